@@ -1,0 +1,3 @@
+use super::Registry;
+
+pub fn link(_registry: &mut Registry<'_>) {}

@@ -1,0 +1,252 @@
+//! The hostcalls: one file per `fastly_*` import module, plus WASI.
+//!
+//! A hostcall is a plain function `fn(cx: &mut Cx, args…) -> AbiResult` that reads like the
+//! production documentation. [`Registry::func`] wraps it for wasmi: it lends the guest's
+//! memory and the request state as a [`Cx`], turns the result into the status code the guest
+//! sees, and turns a hostcall that must wait into a suspension of the guest (DESIGN.md).
+
+pub mod memory;
+#[cfg(test)]
+pub mod testing;
+
+pub mod async_io;
+pub mod backend;
+pub mod config_store;
+pub mod dictionary;
+pub mod fastly_abi;
+pub mod http_body;
+pub mod http_downstream;
+pub mod http_req;
+pub mod http_resp;
+pub mod log;
+pub mod unsupported;
+pub mod wasi;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use wasmi::{Caller, FuncType, Linker, ValType};
+
+pub use self::memory::GuestMemory;
+use crate::state::State;
+use crate::status::{Errno, Status};
+
+/// What a hostcall works with: the guest's memory and the request's state.
+pub struct Cx<'a> {
+    pub mem: GuestMemory<'a>,
+    pub st: &'a mut State,
+}
+
+/// A hostcall that cannot finish yet: called again each time I/O completes, until it
+/// returns something other than `AbiError::Block`.
+pub type Continuation = Box<dyn FnMut(&mut Cx<'_>) -> AbiResult + Send>;
+
+/// Everything a hostcall can end with besides success.
+pub enum AbiError {
+    /// A `fastly_*` status code other than OK.
+    Status(Status),
+    /// A WASI errno other than SUCCESS.
+    Errno(Errno),
+    /// Waiting for I/O: suspend the guest and run this when something completes.
+    Block(Continuation),
+    /// `proc_exit`.
+    Exit(i32),
+    /// Stop the guest with this message (an unlinkable import called, a host limit hit).
+    Trap(String),
+}
+
+pub type AbiResult = Result<(), AbiError>;
+
+impl From<Status> for AbiError {
+    fn from(status: Status) -> Self {
+        AbiError::Status(status)
+    }
+}
+
+impl From<Errno> for AbiError {
+    fn from(errno: Errno) -> Self {
+        AbiError::Errno(errno)
+    }
+}
+
+impl fmt::Debug for AbiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AbiError::Status(s) => write!(f, "Status({s:?})"),
+            AbiError::Errno(e) => write!(f, "Errno({e:?})"),
+            AbiError::Block(_) => f.write_str("Block"),
+            AbiError::Exit(code) => write!(f, "Exit({code})"),
+            AbiError::Trap(why) => write!(f, "Trap({why})"),
+        }
+    }
+}
+
+/// Wraps a continuation: `block(move |cx| …)`.
+pub fn block(k: impl FnMut(&mut Cx<'_>) -> AbiResult + Send + 'static) -> AbiError {
+    AbiError::Block(Box::new(k))
+}
+
+/// How a hostcall hands control back to the session instead of returning to the guest.
+/// Carried through wasmi as a host error; the session resumes the guest afterwards.
+#[derive(Debug)]
+pub enum Suspend {
+    /// The hostcall finished with this code, but queued I/O the embedder should start now.
+    Ready(u32),
+    /// The hostcall is waiting; its continuation is in `State::blocked`.
+    Blocked,
+    Exit(i32),
+    Trap(String),
+}
+
+impl fmt::Display for Suspend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Suspend::Ready(_) | Suspend::Blocked => f.write_str("guest suspended for I/O"),
+            Suspend::Exit(code) => write!(f, "guest exited with code {code}"),
+            Suspend::Trap(why) => f.write_str(why),
+        }
+    }
+}
+
+impl wasmi::errors::HostError for Suspend {}
+
+/// Turns a hostcall's result into what wasmi returns to the guest (or the suspension).
+pub(crate) fn finish_call(state: &mut State, result: AbiResult) -> Result<u32, wasmi::Error> {
+    let code = match result {
+        Ok(()) => 0,
+        Err(AbiError::Status(status)) => status as u32,
+        Err(AbiError::Errno(errno)) => errno as u32,
+        Err(AbiError::Block(k)) => {
+            state.blocked = Some(k);
+            return Err(wasmi::Error::host(Suspend::Blocked));
+        }
+        Err(AbiError::Exit(code)) => return Err(wasmi::Error::host(Suspend::Exit(code))),
+        Err(AbiError::Trap(why)) => return Err(wasmi::Error::host(Suspend::Trap(why))),
+    };
+    if state.io.has_queued() {
+        return Err(wasmi::Error::host(Suspend::Ready(code)));
+    }
+    Ok(code)
+}
+
+/// Runs `f` with the guest's memory and the state, as one hostcall.
+fn call(
+    caller: &mut Caller<'_, State>,
+    (module, name): (&'static str, &'static str),
+    f: impl FnOnce(&mut Cx<'_>) -> AbiResult,
+) -> Result<u32, wasmi::Error> {
+    let Some(memory) = caller.data().memory else {
+        return Err(wasmi::Error::host(Suspend::Trap(alloc::format!(
+            "{module}::{name} was called, but the guest exports no memory named `memory`"
+        ))));
+    };
+    let (bytes, state) = memory.data_and_store_mut(&mut *caller);
+    state.trace.count_hostcall(module, name);
+    let mut cx = Cx { mem: GuestMemory::new(bytes), st: state };
+    let result = f(&mut cx);
+    finish_call(cx.st, result)
+}
+
+/// A Rust type that stands for one wasm value type in a hostcall signature.
+pub trait AbiTy: wasmi::WasmTy {
+    const VAL: ValType;
+}
+impl AbiTy for u32 {
+    const VAL: ValType = ValType::I32;
+}
+impl AbiTy for i32 {
+    const VAL: ValType = ValType::I32;
+}
+impl AbiTy for u64 {
+    const VAL: ValType = ValType::I64;
+}
+impl AbiTy for i64 {
+    const VAL: ValType = ValType::I64;
+}
+
+/// One linked hostcall, as the coverage table and the import check see it.
+#[derive(Debug, Clone)]
+pub struct HostcallInfo {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub ty: FuncType,
+}
+
+/// Links hostcalls into a wasmi linker and remembers what it linked.
+pub struct Registry<'l> {
+    pub linker: &'l mut Linker<State>,
+    pub linked: Vec<HostcallInfo>,
+}
+
+/// A hostcall function of any arity: `fn(&mut Cx, args…) -> AbiResult`.
+pub trait Hostcall<Args>: Copy + Send + Sync + 'static {
+    fn link(self, linker: &mut Linker<State>, module: &'static str, name: &'static str);
+    fn ty() -> FuncType;
+}
+
+macro_rules! impl_hostcall {
+    ($($arg:ident: $ty:ident),*) => {
+        impl<F, $($ty: AbiTy),*> Hostcall<($($ty,)*)> for F
+        where
+            F: Fn(&mut Cx<'_>, $($ty),*) -> AbiResult + Copy + Send + Sync + 'static,
+        {
+            fn link(self, linker: &mut Linker<State>, module: &'static str, name: &'static str) {
+                linker
+                    .func_wrap(module, name, move |mut caller: Caller<'_, State>, $($arg: $ty),*| {
+                        call(&mut caller, (module, name), |cx| self(cx, $($arg),*))
+                    })
+                    .expect("each hostcall is linked once");
+            }
+            fn ty() -> FuncType {
+                FuncType::new([$($ty::VAL),*], [ValType::I32])
+            }
+        }
+    };
+}
+
+impl_hostcall!();
+impl_hostcall!(a: A);
+impl_hostcall!(a: A, b: B);
+impl_hostcall!(a: A, b: B, c: C);
+impl_hostcall!(a: A, b: B, c: C, d: D);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J, k: K);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J, k: K, l: L);
+impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J, k: K, l: L, m: M, n: N, o: O);
+
+impl<'l> Registry<'l> {
+    pub fn new(linker: &'l mut Linker<State>) -> Self {
+        Registry { linker, linked: Vec::new() }
+    }
+
+    /// Links `f` as `module::name`.
+    pub fn func<Args>(&mut self, module: &'static str, name: &'static str, f: impl Hostcall<Args>) {
+        fn ty_of<Args, F: Hostcall<Args>>(_: &F) -> FuncType {
+            F::ty()
+        }
+        let ty = ty_of(&f);
+        f.link(self.linker, module, name);
+        self.linked.push(HostcallInfo { module, name, ty });
+    }
+}
+
+/// Links every hostcall we implement.
+pub fn link_all(registry: &mut Registry<'_>) {
+    fastly_abi::link(registry);
+    http_req::link(registry);
+    http_resp::link(registry);
+    http_body::link(registry);
+    http_downstream::link(registry);
+    async_io::link(registry);
+    dictionary::link(registry);
+    config_store::link(registry);
+    log::link(registry);
+    backend::link(registry);
+    wasi::link(registry);
+}

@@ -1,0 +1,359 @@
+//! The JSON config: the world a guest runs in (backends, stores, client, limits).
+//!
+//! It follows the `[local_server]` section of `fastly.toml` key for key where one exists, in the
+//! compact form people write by hand. Every key is optional; unknown keys are errors that name
+//! their path, and every error carries the line and column it was found at when the text has one.
+
+mod fastly_toml;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::Deserialize;
+
+pub use fastly_toml::from_fastly_toml;
+
+/// One name → value map, as dictionaries and config stores hold.
+pub type StringMap = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub backends: BTreeMap<String, Backend>,
+    #[serde(default)]
+    pub dictionaries: BTreeMap<String, StringMap>,
+    #[serde(default)]
+    pub config_stores: BTreeMap<String, StringMap>,
+    #[serde(default)]
+    pub secret_stores: BTreeMap<String, StringMap>,
+    #[serde(default)]
+    pub kv_stores: BTreeMap<String, BTreeMap<String, KvSeed>>,
+    #[serde(default)]
+    pub acls: BTreeMap<String, Acl>,
+    #[serde(default)]
+    pub geolocation: Geolocation,
+    #[serde(default)]
+    pub device_detection: DeviceDetection,
+    /// Whether guests may register backends at run time (a service setting in production).
+    #[serde(default)]
+    pub dynamic_backends: bool,
+    #[serde(default)]
+    pub client: Client,
+    /// Environment variables the guest sees; they override the `FASTLY_*` defaults.
+    #[serde(default)]
+    pub env: StringMap,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub unknown_imports: UnknownImports,
+}
+
+/// A backend: a real origin reached over the network, or a response served from the config.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// `http(s)://host[:port][/path-prefix]`. Exactly one of `url` and `mock` is set.
+    pub url: Option<String>,
+    pub mock: Option<MockResponse>,
+    /// The `Host` header sent instead of the one from the request.
+    pub override_host: Option<String>,
+    pub connect_timeout_ms: Option<u32>,
+    pub first_byte_timeout_ms: Option<u32>,
+    pub between_bytes_timeout_ms: Option<u32>,
+    #[serde(default)]
+    pub health: Health,
+}
+
+/// Production's backend health as `fastly_backend::is_healthy` reports it.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    #[default]
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MockResponse {
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    /// How long the mock takes to answer, so waterfalls and timeouts can be shown offline.
+    #[serde(default)]
+    pub delay_ms: u32,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// An initial KV value: a plain string, or data with metadata.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KvSeed {
+    Data(String),
+    WithMetadata(KvSeedEntry),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KvSeedEntry {
+    pub data: String,
+    #[serde(default)]
+    pub metadata: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Acl {
+    #[serde(default)]
+    pub entries: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AclEntry {
+    /// An address or CIDR prefix, IPv4 or IPv6.
+    pub prefix: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Geolocation {
+    /// Address or CIDR → the geolocation record fields production returns.
+    #[serde(default)]
+    pub addresses: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceDetection {
+    /// User-Agent → the device record production returns.
+    #[serde(default)]
+    pub user_agents: BTreeMap<String, serde_json::Value>,
+}
+
+/// Facts about the downstream connection.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    #[serde(default = "default_client_ip")]
+    pub ip: String,
+    #[serde(default = "default_server_ip")]
+    pub server_ip: String,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client { ip: default_client_ip(), server_ip: default_server_ip() }
+    }
+}
+
+fn default_client_ip() -> String {
+    "127.0.0.1".to_string()
+}
+fn default_server_ip() -> String {
+    "127.0.0.1".to_string()
+}
+
+/// Per-request limits. The defaults are Fastly's published Compute limits, except CPU time:
+/// an interpreter is far slower than production's native code, so the guest gets seconds of
+/// execution instead of 50 ms — still short enough that a stuck guest is stopped quickly.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_heap_mb")]
+    pub heap_mb: u32,
+    /// Wall-clock time from start to the end of the guest's run, waits included.
+    #[serde(default = "default_wall_ms")]
+    pub wall_ms: u64,
+    /// Time spent executing guest code, I/O waits excluded.
+    #[serde(default = "default_cpu_ms")]
+    pub cpu_ms: u64,
+    /// A deterministic instruction budget (wasmi fuel units); `null` for none.
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Backend requests per execution.
+    #[serde(default = "default_backend_requests")]
+    pub backend_requests: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            heap_mb: default_heap_mb(),
+            wall_ms: default_wall_ms(),
+            cpu_ms: default_cpu_ms(),
+            fuel: None,
+            backend_requests: default_backend_requests(),
+        }
+    }
+}
+
+fn default_heap_mb() -> u32 {
+    128
+}
+fn default_wall_ms() -> u64 {
+    120_000
+}
+fn default_cpu_ms() -> u64 {
+    5_000
+}
+fn default_backend_requests() -> u32 {
+    32
+}
+
+/// What to do with imports the host cannot link.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownImports {
+    /// Refuse the module, naming each import.
+    #[default]
+    Error,
+    /// Link them as functions that trap when called, so the rest of the guest still runs.
+    Trap,
+}
+
+/// A config that could not be read: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The JSON path of the offending value, e.g. `backends.origin.url`; empty for the root.
+    pub path: String,
+    /// 1-based position in the text, when the error has one.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, " (line {line}, column {column})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses and validates a JSON config.
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            let path = e.path().to_string();
+            ConfigError {
+                path: if path == "." { String::new() } else { path },
+                line: Some(inner.line()),
+                column: Some(inner.column()),
+                message: strip_position(&inner.to_string()),
+            }
+        })?;
+        de.end().map_err(|e| ConfigError {
+            path: String::new(),
+            line: Some(e.line()),
+            column: Some(e.column()),
+            message: strip_position(&e.to_string()),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot: one of `url` / `mock`, URL shapes, sane limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, backend) in &self.backends {
+            let path = |field: &str| format!("backends.{name}{field}");
+            match (&backend.url, &backend.mock) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::at(path(""), "set either `url` or `mock`, not both"))
+                }
+                (None, None) => {
+                    return Err(ConfigError::at(path(""), "a backend needs a `url` or a `mock` response"))
+                }
+                (Some(url), None) => {
+                    BackendUrl::parse(url).map_err(|why| ConfigError::at(path(".url"), why))?;
+                }
+                (None, Some(mock)) => {
+                    if !(100..=999).contains(&mock.status) {
+                        return Err(ConfigError::at(path(".mock.status"), "a status is between 100 and 999"));
+                    }
+                }
+            }
+        }
+        if self.limits.heap_mb == 0 || self.limits.heap_mb > 4096 {
+            return Err(ConfigError::at("limits.heap_mb".into(), "the heap limit is between 1 and 4096 MB"));
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    pub fn at(path: String, message: impl Into<String>) -> ConfigError {
+        ConfigError { path, line: None, column: None, message: message.into() }
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; we report those separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A backend's `url`, split the way request URLs are rewritten onto it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendUrl<'a> {
+    pub scheme: &'a str,
+    /// `host` or `host:port`.
+    pub authority: &'a str,
+    /// Path prefix without a trailing slash, possibly empty.
+    pub path_prefix: &'a str,
+}
+
+impl<'a> BackendUrl<'a> {
+    pub fn parse(url: &'a str) -> Result<BackendUrl<'a>, &'static str> {
+        let (scheme, rest) = url.split_once("://").ok_or("a URL starts with http:// or https://")?;
+        if scheme != "http" && scheme != "https" {
+            return Err("a URL starts with http:// or https://");
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains(['?', '#', ' ', '@']) {
+            return Err("the URL has no valid host");
+        }
+        if path.contains(['?', '#']) {
+            return Err("a backend URL has no query or fragment");
+        }
+        Ok(BackendUrl { scheme, authority, path_prefix: path.trim_end_matches('/') })
+    }
+
+    pub fn host(&self) -> &'a str {
+        // IPv6 literals keep their brackets; a port follows the last colon otherwise.
+        match self.authority.rfind(':') {
+            Some(i) if !self.authority[i..].contains(']') => &self.authority[..i],
+            _ => self.authority,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

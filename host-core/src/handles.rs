@@ -1,0 +1,95 @@
+//! The handle table: every object a guest refers to by number.
+//!
+//! One numbering for all kinds, because `fastly_async_io::select` takes bodies and pending
+//! requests in one list. A handle of the wrong kind is BADF, exactly like an unknown one.
+//! Numbers are never reused within a request, so a stale handle cannot reach a new object.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::abi::AbiError;
+use crate::body::Body;
+use crate::http::{RequestHead, ResponseHead};
+use crate::io::IoId;
+use crate::status::Status;
+
+#[derive(Debug)]
+pub enum Handle {
+    Request(RequestHead),
+    Response(ResponseHead),
+    Body(Body),
+    /// A backend request in flight or done, keyed by its I/O id.
+    PendingRequest(IoId),
+    Dictionary(String),
+    ConfigStore(String),
+    LogEndpoint(String),
+}
+
+#[derive(Debug, Default)]
+pub struct HandleTable {
+    /// Slot 0 is never used, so no live handle is 0.
+    slots: Vec<Option<Handle>>,
+}
+
+macro_rules! accessors {
+    ($($variant:ident($ty:ty) => $get:ident, $get_mut:ident, $take:ident;)*) => {$(
+        pub fn $get(&self, handle: u32) -> Result<&$ty, AbiError> {
+            match self.get(handle) {
+                Some(Handle::$variant(value)) => Ok(value),
+                _ => Err(Status::Badf.into()),
+            }
+        }
+        pub fn $get_mut(&mut self, handle: u32) -> Result<&mut $ty, AbiError> {
+            match self.get_mut(handle) {
+                Some(Handle::$variant(value)) => Ok(value),
+                _ => Err(Status::Badf.into()),
+            }
+        }
+        /// Removes the handle, returning its object: the guest can no longer use it.
+        pub fn $take(&mut self, handle: u32) -> Result<$ty, AbiError> {
+            self.$get(handle)?;
+            match self.remove(handle) {
+                Some(Handle::$variant(value)) => Ok(value),
+                _ => unreachable!("checked above"),
+            }
+        }
+    )*};
+}
+
+impl HandleTable {
+    pub fn new() -> Self {
+        HandleTable { slots: alloc::vec![None] }
+    }
+
+    pub fn insert(&mut self, handle: Handle) -> u32 {
+        self.slots.push(Some(handle));
+        (self.slots.len() - 1) as u32
+    }
+
+    pub fn get(&self, handle: u32) -> Option<&Handle> {
+        self.slots.get(handle as usize)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, handle: u32) -> Option<&mut Handle> {
+        self.slots.get_mut(handle as usize)?.as_mut()
+    }
+
+    pub fn remove(&mut self, handle: u32) -> Option<Handle> {
+        self.slots.get_mut(handle as usize)?.take()
+    }
+
+    /// Live handles, for the end-of-request sweep.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut Handle)> {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| Some((i as u32, s.as_mut()?)))
+    }
+
+    accessors! {
+        Request(RequestHead) => request, request_mut, take_request;
+        Response(ResponseHead) => response, response_mut, take_response;
+        Body(Body) => body, body_mut, take_body;
+        PendingRequest(IoId) => pending_request, pending_request_mut, take_pending_request;
+        Dictionary(String) => dictionary, dictionary_mut, take_dictionary;
+        ConfigStore(String) => config_store, config_store_mut, take_config_store;
+        LogEndpoint(String) => log_endpoint, log_endpoint_mut, take_log_endpoint;
+    }
+}

@@ -1,0 +1,248 @@
+//! The per-request state hostcalls read and write: handles, I/O, the response going out,
+//! captured output. It lives in the wasmi `Store` for the length of one downstream request.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::abi::Continuation;
+use crate::config::{Config, MockResponse};
+use crate::handles::HandleTable;
+use crate::http::ResponseHead;
+use crate::io::{BackendResponse, FetchError, IoId, IoKind, IoRequest, IoResult};
+use crate::trace::{EventKind, Trace};
+
+/// What the embedder provides besides I/O: clocks and randomness.
+pub trait Platform: Send + Sync {
+    /// Milliseconds on a monotonic clock with any origin.
+    fn monotonic_ms(&self) -> f64;
+    /// Nanoseconds since the Unix epoch.
+    fn unix_time_ns(&self) -> u64;
+    fn fill_random(&self, buf: &mut [u8]);
+}
+
+/// The request a client sent, as the session receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownstreamRequest {
+    pub method: String,
+    /// Absolute URL, e.g. `http://localhost/path?q`.
+    pub url: String,
+    /// Header fields in order, names as the client sent them.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    /// Overrides `client.ip` from the config for this request.
+    pub client_ip: Option<String>,
+}
+
+impl DownstreamRequest {
+    pub fn get(url: &str) -> DownstreamRequest {
+        DownstreamRequest {
+            method: String::from("GET"),
+            url: String::from(url),
+            headers: Vec::new(),
+            body: Vec::new(),
+            client_ip: None,
+        }
+    }
+}
+
+/// The downstream response as far as the guest has sent it.
+#[derive(Debug, Default)]
+pub struct ResponseOut {
+    pub head: Option<ResponseHead>,
+    /// Every body byte sent so far.
+    pub body: Vec<u8>,
+    /// How much of `body` the embedder has already taken with `take_streamed`.
+    pub taken: usize,
+    pub streaming: bool,
+    /// The last byte has been sent.
+    pub finished: bool,
+}
+
+/// One operation the session started.
+#[derive(Debug)]
+pub enum IoSlot {
+    Fetch {
+        backend: String,
+        /// A mock backend with a delay: answered with this when its sleep completes.
+        mock_after_sleep: Option<MockResponse>,
+        outcome: Option<Result<BackendResponse, FetchError>>,
+    },
+    Timer {
+        fired: bool,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct IoTable {
+    next_id: IoId,
+    queue: VecDeque<IoRequest>,
+    pub slots: BTreeMap<IoId, IoSlot>,
+    /// Backend requests made so far, against `limits.backend_requests`.
+    pub backend_requests: u32,
+}
+
+impl IoTable {
+    /// Registers an operation. With `kind`, the embedder is asked to perform it.
+    pub fn start(&mut self, kind: Option<IoKind>, slot: IoSlot) -> IoId {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.slots.insert(id, slot);
+        if let Some(kind) = kind {
+            self.queue.push_back(IoRequest { id, kind });
+        }
+        id
+    }
+
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    pub fn pop_queued(&mut self) -> Option<IoRequest> {
+        self.queue.pop_front()
+    }
+
+    /// Whether the operation has completed (an unknown id counts as done: nothing to wait for).
+    pub fn is_done(&self, id: IoId) -> bool {
+        match self.slots.get(&id) {
+            Some(IoSlot::Fetch { outcome, .. }) => outcome.is_some(),
+            Some(IoSlot::Timer { fired }) => *fired,
+            None => true,
+        }
+    }
+
+    /// Ids started but not completed.
+    pub fn in_flight(&self) -> impl Iterator<Item = IoId> + '_ {
+        self.slots.keys().copied().filter(|&id| !self.is_done(id))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at_ms: f64,
+    pub text: String,
+}
+
+pub struct State {
+    pub config: Arc<Config>,
+    pub platform: Arc<dyn Platform>,
+    pub handles: HandleTable,
+    /// The guest's exported memory, set once the instance exists.
+    pub memory: Option<wasmi::Memory>,
+    pub heap: HeapLimiter,
+    pub downstream: DownstreamRequest,
+    /// The request and body handles `body_downstream_get` gave out.
+    pub downstream_handles: Option<(u32, u32)>,
+    pub response: ResponseOut,
+    pub io: IoTable,
+    /// The continuation of the hostcall the guest is blocked in.
+    pub blocked: Option<Continuation>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Lines written to each log endpoint.
+    pub logs: BTreeMap<String, Vec<LogLine>>,
+    pub trace: Trace,
+    /// `monotonic_ms` when the request started.
+    pub started_ms: f64,
+    /// Environment variables as the guest sees them.
+    pub env: Vec<(String, String)>,
+}
+
+impl State {
+    pub fn new(config: Arc<Config>, platform: Arc<dyn Platform>, downstream: DownstreamRequest) -> State {
+        let started_ms = platform.monotonic_ms();
+        let env = crate::module::guest_env(&config, platform.as_ref());
+        let heap = HeapLimiter {
+            limit_bytes: (config.limits.heap_mb as usize).saturating_mul(1 << 20),
+            ..HeapLimiter::default()
+        };
+        State {
+            config,
+            platform,
+            handles: HandleTable::new(),
+            memory: None,
+            heap,
+            downstream,
+            downstream_handles: None,
+            response: ResponseOut::default(),
+            io: IoTable::default(),
+            blocked: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            logs: BTreeMap::new(),
+            trace: Trace::default(),
+            started_ms,
+            env,
+        }
+    }
+
+    /// Milliseconds since the request started.
+    pub fn now_ms(&self) -> f64 {
+        self.platform.monotonic_ms() - self.started_ms
+    }
+
+    pub fn trace(&mut self, kind: EventKind) {
+        let at = self.now_ms();
+        self.trace.push(at, kind);
+    }
+
+    /// Records an I/O completion from the embedder.
+    pub fn complete_io(&mut self, id: IoId, result: IoResult) {
+        let at = self.now_ms();
+        let Some(slot) = self.io.slots.get_mut(&id) else { return };
+        match (slot, result) {
+            (IoSlot::Timer { fired }, _) => *fired = true,
+            (IoSlot::Fetch { mock_after_sleep, outcome, .. }, IoResult::Slept) => {
+                if let Some(mock) = mock_after_sleep.take() {
+                    *outcome = Some(Ok(crate::abi::http_req::mock_response(&mock)));
+                }
+            }
+            (IoSlot::Fetch { outcome, .. }, IoResult::Fetched(result)) => *outcome = Some(result),
+        }
+        if let Some(IoSlot::Fetch { outcome: Some(outcome), .. }) = self.io.slots.get(&id) {
+            let kind = match outcome {
+                Ok(resp) => EventKind::BackendResponse { io: id, status: resp.status, body_bytes: resp.body.len() },
+                Err(e) => EventKind::BackendError { io: id, error: alloc::format!("{e}") },
+            };
+            self.trace.push(at, kind);
+        }
+    }
+}
+
+/// Enforces the heap limit and remembers that it did, so the trap that usually follows a
+/// refused `memory.grow` can be reported as the limit it is.
+#[derive(Debug, Default)]
+pub struct HeapLimiter {
+    pub limit_bytes: usize,
+    pub peak_bytes: usize,
+    /// The size a refused `memory.grow` asked for.
+    pub refused: Option<usize>,
+}
+
+impl wasmi::ResourceLimiter for HeapLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        if desired > self.limit_bytes || maximum.is_some_and(|max| desired > max) {
+            self.refused = Some(desired);
+            return Ok(false);
+        }
+        self.peak_bytes = self.peak_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(maximum.is_none_or(|max| desired <= max) && desired <= 1_000_000)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        100
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
