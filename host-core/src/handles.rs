@@ -18,11 +18,25 @@ pub enum Handle {
     Request(RequestHead),
     Response(ResponseHead),
     Body(Body),
-    /// A backend request in flight or done, keyed by its I/O id.
-    PendingRequest(IoId),
+    /// A backend request in flight or done.
+    PendingRequest(PendingRequest),
     Dictionary(String),
     ConfigStore(String),
     LogEndpoint(String),
+}
+
+#[derive(Debug)]
+pub struct PendingRequest {
+    pub io: IoId,
+    /// Header changes to make to the response once it arrives (`pending_req_header_*`).
+    pub response_header_edits: Vec<HeaderEdit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderEdit {
+    Append(String, Vec<u8>),
+    Insert(String, Vec<u8>),
+    Remove(String),
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +101,7 @@ impl HandleTable {
         Request(RequestHead) => request, request_mut, take_request;
         Response(ResponseHead) => response, response_mut, take_response;
         Body(Body) => body, body_mut, take_body;
-        PendingRequest(IoId) => pending_request, pending_request_mut, take_pending_request;
+        PendingRequest(PendingRequest) => pending_request, pending_request_mut, take_pending_request;
         Dictionary(String) => dictionary, dictionary_mut, take_dictionary;
         ConfigStore(String) => config_store, config_store_mut, take_config_store;
         LogEndpoint(String) => log_endpoint, log_endpoint_mut, take_log_endpoint;

@@ -153,7 +153,7 @@ impl Session {
                         }
                     }
                     if matches!(self.paused, Paused::InHostcall { ready: None, .. }) && !self.store.data().io.has_queued() {
-                        return Step::Blocked;
+                        return self.blocked();
                     }
                     continue;
                 }
@@ -178,7 +178,7 @@ impl Session {
                         let on = "I/O";
                         self.store.data_mut().trace(EventKind::Blocked { on });
                         if !self.store.data().io.has_queued() {
-                            return Step::Blocked;
+                            return self.blocked();
                         }
                     }
                 }
@@ -225,6 +225,21 @@ impl Session {
     /// Whether the guest has finished sending its response (it may still be running).
     pub fn response_finished(&self) -> bool {
         self.store.data().response.finished
+    }
+
+    /// The guest waits: on I/O in flight (the embedder delivers it), or on nothing that can
+    /// ever complete — a request whose streaming body it never closed — which ends the run.
+    fn blocked(&mut self) -> Step {
+        if self.store.data().io.in_flight().next().is_some() {
+            return Step::Blocked;
+        }
+        let error = GuestError {
+            kind: GuestErrorKind::Trap,
+            message: "the guest waits for a backend response that can never arrive: the request's \
+                      streaming body was never closed (call `finish()` on it before waiting)"
+                .to_string(),
+        };
+        Step::Done(self.finish(Some(error)))
     }
 
     /// Runs the guest until it pauses, accounting CPU time and fuel.
@@ -279,6 +294,10 @@ impl Session {
         match result {
             Err(AbiError::Block(next)) => {
                 cx.st.blocked = Some(next);
+                Ok(None)
+            }
+            Err(AbiError::Pending) => {
+                cx.st.blocked = Some(k);
                 Ok(None)
             }
             Err(AbiError::Exit(code)) => Err(exit_error(code).unwrap_or_else(|| GuestError {

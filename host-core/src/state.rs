@@ -58,6 +58,8 @@ pub struct ResponseOut {
     pub streaming: bool,
     /// The last byte has been sent.
     pub finished: bool,
+    /// The guest abandoned its streaming body: the client got a truncated response.
+    pub aborted: bool,
 }
 
 /// One operation the session started.
@@ -81,6 +83,8 @@ pub struct IoTable {
     pub slots: BTreeMap<IoId, IoSlot>,
     /// Backend requests made so far, against `limits.backend_requests`.
     pub backend_requests: u32,
+    /// Requests whose body the guest is still streaming: (body handle, id, what to start).
+    deferred: Vec<(u32, IoId, IoKind)>,
 }
 
 impl IoTable {
@@ -93,6 +97,23 @@ impl IoTable {
             self.queue.push_back(IoRequest { id, kind });
         }
         id
+    }
+
+    /// Registers a request that leaves once the guest closes its streaming body `body`.
+    pub fn defer_until_closed(&mut self, body: u32, kind: IoKind, slot: IoSlot) -> IoId {
+        let id = self.start(None, slot);
+        self.deferred.push((body, id, kind));
+        id
+    }
+
+    /// The guest closed streaming body `body`: the request waiting for it leaves now.
+    pub fn release(&mut self, body: u32, bytes: Vec<u8>) {
+        let Some(index) = self.deferred.iter().position(|(b, _, _)| *b == body) else { return };
+        let (_, id, mut kind) = self.deferred.remove(index);
+        if let IoKind::Fetch(request) = &mut kind {
+            request.body = bytes;
+        }
+        self.queue.push_back(IoRequest { id, kind });
     }
 
     pub fn has_queued(&self) -> bool {
@@ -112,9 +133,9 @@ impl IoTable {
         }
     }
 
-    /// Ids started but not completed.
+    /// Ids handed to the embedder and not completed.
     pub fn in_flight(&self) -> impl Iterator<Item = IoId> + '_ {
-        self.slots.keys().copied().filter(|&id| !self.is_done(id))
+        self.slots.keys().copied().filter(|&id| !self.is_done(id) && !self.deferred.iter().any(|(_, d, _)| *d == id))
     }
 }
 

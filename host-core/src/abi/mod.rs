@@ -14,6 +14,7 @@ pub mod backend;
 pub mod config_store;
 pub mod dictionary;
 pub mod fastly_abi;
+pub mod headers;
 pub mod http_body;
 pub mod http_downstream;
 pub mod http_req;
@@ -51,6 +52,8 @@ pub enum AbiError {
     Errno(Errno),
     /// Waiting for I/O: suspend the guest and run this when something completes.
     Block(Continuation),
+    /// Returned by a continuation that is still waiting: run it again after the next completion.
+    Pending,
     /// `proc_exit`.
     Exit(i32),
     /// Stop the guest with this message (an unlinkable import called, a host limit hit).
@@ -77,6 +80,7 @@ impl fmt::Debug for AbiError {
             AbiError::Status(s) => write!(f, "Status({s:?})"),
             AbiError::Errno(e) => write!(f, "Errno({e:?})"),
             AbiError::Block(_) => f.write_str("Block"),
+            AbiError::Pending => f.write_str("Pending"),
             AbiError::Exit(code) => write!(f, "Exit({code})"),
             AbiError::Trap(why) => write!(f, "Trap({why})"),
         }
@@ -86,6 +90,15 @@ impl fmt::Debug for AbiError {
 /// Wraps a continuation: `block(move |cx| …)`.
 pub fn block(k: impl FnMut(&mut Cx<'_>) -> AbiResult + Send + 'static) -> AbiError {
     AbiError::Block(Box::new(k))
+}
+
+/// Runs `k` now and, while it answers `AbiError::Pending`, again after each I/O completion:
+/// the shape of every blocking hostcall (`send`, `pending_req_wait`, `select`, sleeps).
+pub fn wait_until(cx: &mut Cx<'_>, mut k: impl FnMut(&mut Cx<'_>) -> AbiResult + Send + 'static) -> AbiResult {
+    match k(cx) {
+        Err(AbiError::Pending) => Err(block(k)),
+        done => done,
+    }
 }
 
 /// How a hostcall hands control back to the session instead of returning to the guest.
@@ -124,6 +137,9 @@ pub(crate) fn finish_call(state: &mut State, result: AbiResult) -> Result<u32, w
         }
         Err(AbiError::Exit(code)) => return Err(wasmi::Error::host(Suspend::Exit(code))),
         Err(AbiError::Trap(why)) => return Err(wasmi::Error::host(Suspend::Trap(why))),
+        Err(AbiError::Pending) => {
+            return Err(wasmi::Error::host(Suspend::Trap("host bug: a hostcall waited without a continuation".into())))
+        }
     };
     if state.io.has_queued() {
         return Err(wasmi::Error::host(Suspend::Ready(code)));

@@ -1,0 +1,215 @@
+//! The example guests, run through host-core with scripted backends: what a user of each
+//! example sees (status, headers, body, logs, errors).
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use host_core::{BackendResponse, DownstreamRequest, FetchError, FetchErrorKind, GuestErrorKind};
+use host_core::trace::EventKind;
+use support::{header, run, run_with, Guest};
+
+#[test]
+fn hello_says_hello() {
+    let out = run(Guest::Hello, "{}", DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(header(&out, "content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(out.body, b"Hello from Edgeplay!\n");
+    assert!(out.error.is_none(), "{:?}", out.error);
+}
+
+#[test]
+fn inspector_sees_request_client_env_and_config_store() {
+    let mut request = DownstreamRequest::get("http://example.test/echo?x=1");
+    request.method = "POST".into();
+    request.headers = vec![("X-Custom".into(), b"one".to_vec()), ("User-Agent".into(), b"edgeplay-test".to_vec())];
+    request.body = b"ping".to_vec();
+    let config = std::fs::read_to_string(support::guest_dir("inspector").join("config.json")).unwrap();
+    let out = run(Guest::Inspector, &config, request);
+    assert_eq!(out.response.status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["method"], "POST");
+    assert_eq!(json["url"], "http://example.test/echo?x=1");
+    assert_eq!(json["path"], "/echo");
+    assert_eq!(json["query"], "x=1");
+    assert_eq!(json["body"], "ping");
+    assert_eq!(json["headers"][0], serde_json::json!(["x-custom", "one"]));
+    assert_eq!(json["client_ip"], "203.0.113.7");
+    assert_eq!(json["env"]["FASTLY_POP"], "LIS");
+    assert_eq!(json["env"]["FASTLY_HOSTNAME"], "localhost");
+    assert_eq!(json["env"]["FASTLY_TRACE_ID"].as_str().map(str::len), Some(32));
+    assert_eq!(json["greeting"], "hello from config store");
+}
+
+/// A backend that records what it was sent and answers like a small origin.
+fn recording_origin(seen: Arc<Mutex<Vec<host_core::BackendRequest>>>) -> impl host_core::native::Backends {
+    move |request: host_core::BackendRequest| {
+        seen.lock().unwrap().push(request.clone());
+        Ok(BackendResponse {
+            status: 200,
+            headers: vec![("content-type".into(), b"text/plain".to_vec()), ("cache-control".into(), b"private".to_vec())],
+            body: b"from the origin".to_vec(),
+            remote_addr: Some((vec![127, 0, 0, 1], 8080)),
+        })
+    }
+}
+
+#[test]
+fn caching_proxy_forwards_with_header_and_rewrites_cache_control() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = r#"{ "backends": { "httpme": { "url": "http://origin.test:8080/base" } } }"#;
+    let mut request = DownstreamRequest::get("http://localhost/anything?q=1");
+    request.headers = vec![("Host".into(), b"www.example.test".to_vec())];
+    let out = run_with(Guest::CachingProxy, config, request, recording_origin(seen.clone()));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(out.body, b"from the origin");
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(header(&out, "content-type"), Some("text/plain"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let sent = &seen[0];
+    assert_eq!(sent.backend, "httpme");
+    assert_eq!(sent.method, "GET");
+    assert_eq!(sent.url, "http://origin.test:8080/base/anything?q=1");
+    let sent_header = |name: &str| sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    assert_eq!(sent_header("x-edgeplay").as_deref(), Some("1"));
+    assert_eq!(sent_header("host").as_deref(), Some("www.example.test"), "the client's Host is forwarded");
+}
+
+#[test]
+fn caching_proxy_answers_502_when_the_backend_refuses() {
+    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
+    let refuse = |_: host_core::BackendRequest| {
+        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
+    };
+    let out = run_with(Guest::CachingProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
+    assert_eq!(out.response.status, 502);
+    let body = String::from_utf8_lossy(&out.body);
+    assert!(body.contains("connection refused"), "{body}");
+    assert!(out.trace.events.iter().any(|e| matches!(&e.kind, EventKind::BackendError { error, .. } if error.contains("refused"))));
+}
+
+#[test]
+fn caching_proxy_example_config_answers_offline_from_the_mock() {
+    let config = std::fs::read_to_string(support::guest_dir("caching-proxy").join("config.json")).unwrap();
+    let out = run(Guest::CachingProxy, &config, DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 200);
+    assert!(String::from_utf8_lossy(&out.body).contains("fresh from the origin"));
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+}
+
+#[test]
+fn streaming_sends_the_head_before_the_body_is_done() {
+    let mut observed = Vec::new();
+    let out = support::run_observing(Guest::Streaming, "{}", DownstreamRequest::get("http://localhost/"), |session| {
+        if let Some(head) = session.response_head() {
+            observed.push((head.status, session.take_streamed().len(), session.response_finished()));
+        }
+    });
+    let expected: String = (1..=5).map(|i| format!("chunk {i} of 5\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.body), expected);
+    assert_eq!(header(&out, "content-type"), Some("text/plain; charset=utf-8"));
+    // The head was there while the guest was still writing, and chunks came in pieces.
+    assert!(observed.iter().any(|&(status, _, finished)| status == 200 && !finished), "{observed:?}");
+    let pieces = observed.iter().filter(|&&(_, bytes, _)| bytes > 0).count();
+    assert!(pieces >= 3, "the body arrived in {pieces} pieces: {observed:?}");
+}
+
+#[test]
+fn fanout_backends_are_in_flight_together() {
+    let config = std::fs::read_to_string(support::guest_dir("fanout").join("config.json")).unwrap();
+    let out = run(Guest::Fanout, &config, DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["order"], serde_json::json!(["b", "c", "a"]));
+    assert_eq!(json["bodies"]["c"], "charlie");
+    // All three requests left before the first answer came back: they overlapped.
+    let kinds: Vec<&EventKind> = out.trace.events.iter().map(|e| &e.kind).collect();
+    let first_answer = kinds.iter().position(|k| matches!(k, EventKind::BackendResponse { .. })).unwrap();
+    let requests_before = kinds[..first_answer].iter().filter(|k| matches!(k, EventKind::BackendRequest { .. })).count();
+    assert_eq!(requests_before, 3, "{kinds:?}");
+}
+
+#[test]
+fn fanout_to_real_backends_overlaps_too() {
+    // Three scripted origins that each take 300 ms: the guest waits on all at once.
+    let config = r#"{ "backends": { "a": { "url": "http://a.test" }, "b": { "url": "http://b.test" }, "c": { "url": "http://c.test" } } }"#;
+    let slow = |request: host_core::BackendRequest| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(BackendResponse { status: 200, headers: vec![], body: request.backend.into_bytes(), remote_addr: None })
+    };
+    let out = run_with(Guest::Fanout, config, DownstreamRequest::get("http://localhost/"), slow);
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["bodies"], serde_json::json!({"a": "a", "b": "b", "c": "c"}));
+    let kinds: Vec<&EventKind> = out.trace.events.iter().map(|e| &e.kind).collect();
+    let first_answer = kinds.iter().position(|k| matches!(k, EventKind::BackendResponse { .. })).unwrap();
+    assert_eq!(kinds[..first_answer].iter().filter(|k| matches!(k, EventKind::BackendRequest { .. })).count(), 3);
+}
+
+#[test]
+fn stores_reads_dictionary_and_config_store() {
+    let config = std::fs::read_to_string(support::guest_dir("stores").join("config.json")).unwrap();
+    let out = run(Guest::Stores, &config, DownstreamRequest::get("http://localhost/"));
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json, serde_json::json!({"key": "greeting", "dictionary": "hi from dictionary", "config_store": "hello from config store"}));
+    let out = run(Guest::Stores, &config, DownstreamRequest::get("http://localhost/?key=beta"));
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json, serde_json::json!({"key": "beta", "dictionary": "on", "config_store": null}));
+}
+
+#[test]
+fn logging_writes_to_endpoint_stdout_and_stderr() {
+    let out = run(Guest::Logging, "{}", DownstreamRequest::get("http://localhost/hello?x=1"));
+    assert_eq!(out.body, b"logged 3 lines\n");
+    let lines: Vec<&str> = out.logs["my_endpoint"].iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(lines, ["request received: GET /hello"]);
+    assert_eq!(out.stdout, b"logging guest: hello on stdout\n");
+    assert_eq!(out.stderr, b"logging guest: hello on stderr\n");
+}
+
+#[test]
+fn a_panic_answers_500_and_names_the_panic() {
+    let out = run(Guest::Panic, "{}", DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 500);
+    let error = out.error.expect("the guest failed");
+    assert_eq!(error.kind, GuestErrorKind::Panic);
+    assert!(error.message.contains("something went wrong"), "{}", error.message);
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("about to panic\n"));
+}
+
+#[test]
+fn a_spinning_guest_is_stopped_by_the_default_cpu_limit() {
+    let out = run(Guest::Spin, "{}", DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 500);
+    let error = out.error.expect("stopped");
+    assert_eq!(error.kind, GuestErrorKind::CpuLimit);
+    assert!(error.message.contains("limits.cpu_ms"), "{}", error.message);
+    assert!(out.stats.cpu_ms < 10_000.0);
+}
+
+#[test]
+fn a_fuel_budget_stops_a_spinning_guest() {
+    let out = run(Guest::Spin, r#"{ "limits": { "fuel": 5000000 } }"#, DownstreamRequest::get("http://localhost/"));
+    let error = out.error.expect("stopped");
+    assert_eq!(error.kind, GuestErrorKind::FuelLimit);
+    assert!(out.stats.fuel >= 5_000_000 && out.stats.fuel < 6_000_000, "{}", out.stats.fuel);
+}
+
+#[test]
+fn a_guest_that_allocates_forever_stops_at_the_heap_limit() {
+    let out = run(Guest::Hog, "{}", DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 500);
+    let error = out.error.expect("stopped");
+    assert_eq!(error.kind, GuestErrorKind::HeapLimit, "{}", error.message);
+    assert!(error.message.contains("128 MB"), "{}", error.message);
+    assert!(out.stats.peak_heap_bytes <= 128 << 20);
+}
+
+#[test]
+fn a_slow_backend_runs_into_the_wall_time_limit() {
+    let config = r#"{ "backends": { "httpme": { "mock": { "delay_ms": 60000 } } }, "limits": { "wall_ms": 300 } }"#;
+    let out = run(Guest::CachingProxy, config, DownstreamRequest::get("http://localhost/"));
+    let error = out.error.expect("stopped");
+    assert_eq!(error.kind, GuestErrorKind::WallTimeLimit);
+    assert!(error.message.contains("limits.wall_ms"));
+}

@@ -1,0 +1,84 @@
+//! Running example guests in tests: find the built module, run one request natively.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use host_core::native::{drive, Backends, StdPlatform};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, Outcome, Session};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Guest {
+    Hello,
+    Inspector,
+    CachingProxy,
+    Streaming,
+    Fanout,
+    Stores,
+    Logging,
+    Panic,
+    Spin,
+    Hog,
+}
+
+impl Guest {
+    pub fn name(self) -> &'static str {
+        match self {
+            Guest::Hello => "hello",
+            Guest::Inspector => "inspector",
+            Guest::CachingProxy => "caching-proxy",
+            Guest::Streaming => "streaming",
+            Guest::Fanout => "fanout",
+            Guest::Stores => "stores",
+            Guest::Logging => "logging",
+            Guest::Panic => "panic",
+            Guest::Spin => "spin",
+            Guest::Hog => "hog",
+        }
+    }
+}
+
+pub fn guest_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../guests").join(name)
+}
+
+pub fn guest_wasm(guest: Guest) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../guests/target/wasm32-wasip1/release")
+        .join(format!("{}.wasm", guest.name()));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (build the example guests with `make guests`)", path.display()))
+}
+
+/// A backend for configs that only use mocks: any real request is a test failure.
+pub fn no_network(request: host_core::BackendRequest) -> Result<host_core::BackendResponse, host_core::FetchError> {
+    panic!("unexpected network request to {}", request.url)
+}
+
+pub fn run(guest: Guest, config: &str, request: DownstreamRequest) -> Outcome {
+    run_with(guest, config, request, no_network)
+}
+
+pub fn run_with(guest: Guest, config: &str, request: DownstreamRequest, backends: impl Backends) -> Outcome {
+    start_and_drive(guest, config, request, Arc::new(backends), |_| {})
+}
+
+pub fn run_observing(guest: Guest, config: &str, request: DownstreamRequest, on_progress: impl FnMut(&mut Session)) -> Outcome {
+    start_and_drive(guest, config, request, Arc::new(no_network), on_progress)
+}
+
+fn start_and_drive(
+    guest: Guest,
+    config: &str,
+    request: DownstreamRequest,
+    backends: Arc<dyn Backends>,
+    on_progress: impl FnMut(&mut Session),
+) -> Outcome {
+    let config = Config::from_json(config).expect("valid config");
+    let module = GuestModule::compile(&guest_wasm(guest), &CompileOptions::from_config(&config)).expect("compiles");
+    let session = module.start(Arc::new(config), request, StdPlatform::new()).expect("starts");
+    drive(session, backends, on_progress)
+}
+
+pub fn header<'a>(outcome: &'a Outcome, name: &str) -> Option<&'a str> {
+    outcome.response.headers.get_str(name)
+}
