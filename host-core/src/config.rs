@@ -186,6 +186,9 @@ pub struct Limits {
     /// Backend requests per execution.
     #[serde(default = "default_backend_requests")]
     pub backend_requests: u32,
+    /// Dictionary and config store lookups per execution.
+    #[serde(default = "default_lookups")]
+    pub dictionary_lookups: u32,
 }
 
 impl Default for Limits {
@@ -196,6 +199,7 @@ impl Default for Limits {
             cpu_ms: default_cpu_ms(),
             fuel: None,
             backend_requests: default_backend_requests(),
+            dictionary_lookups: default_lookups(),
         }
     }
 }
@@ -210,6 +214,9 @@ fn default_cpu_ms() -> u64 {
     5_000
 }
 fn default_backend_requests() -> u32 {
+    32
+}
+fn default_lookups() -> u32 {
     32
 }
 

@@ -165,8 +165,9 @@ impl Session {
             };
             match run {
                 Ran::Paused(Paused::OutOfFuel(call)) => {
+                    let next = call.required_fuel();
                     self.paused = Paused::OutOfFuel(call);
-                    if let Some(error) = self.fuel_limit_error() {
+                    if let Some(error) = self.fuel_limit_error(next) {
                         return Step::Done(self.finish(Some(error)));
                     }
                     return Step::Yield;
@@ -332,9 +333,10 @@ impl Session {
         None
     }
 
-    fn fuel_limit_error(&self) -> Option<GuestError> {
+    /// The fuel budget is spent when what is left cannot pay for the guest's next step.
+    fn fuel_limit_error(&self, next: u64) -> Option<GuestError> {
         let total = self.store.data().config.limits.fuel?;
-        (self.fuel_used >= total).then(|| GuestError {
+        (self.fuel_used.saturating_add(next) > total).then(|| GuestError {
             kind: GuestErrorKind::FuelLimit,
             message: format!("the guest used its {total} units of fuel (limits.fuel)"),
         })

@@ -168,6 +168,8 @@ pub struct State {
     pub started_ms: f64,
     /// Environment variables as the guest sees them.
     pub env: Vec<(String, String)>,
+    /// Dictionary and config store lookups so far, against `limits.dictionary_lookups`.
+    pub lookups: u32,
 }
 
 impl State {
@@ -195,6 +197,7 @@ impl State {
             trace: Trace::default(),
             started_ms,
             env,
+            lookups: 0,
         }
     }
 

@@ -85,7 +85,7 @@ fn caching_proxy_answers_502_when_the_backend_refuses() {
     let out = run_with(Guest::CachingProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
     assert_eq!(out.response.status, 502);
     let body = String::from_utf8_lossy(&out.body);
-    assert!(body.contains("connection refused"), "{body}");
+    assert!(body.to_lowercase().contains("connection refused"), "{body}");
     assert!(out.trace.events.iter().any(|e| matches!(&e.kind, EventKind::BackendError { error, .. } if error.contains("refused"))));
 }
 
@@ -191,8 +191,8 @@ fn a_spinning_guest_is_stopped_by_the_default_cpu_limit() {
 fn a_fuel_budget_stops_a_spinning_guest() {
     let out = run(Guest::Spin, r#"{ "limits": { "fuel": 5000000 } }"#, DownstreamRequest::get("http://localhost/"));
     let error = out.error.expect("stopped");
-    assert_eq!(error.kind, GuestErrorKind::FuelLimit);
-    assert!(out.stats.fuel >= 5_000_000 && out.stats.fuel < 6_000_000, "{}", out.stats.fuel);
+    assert_eq!(error.kind, GuestErrorKind::FuelLimit, "{error:?} {:?}", out.stats);
+    assert!(out.stats.fuel > 4_900_000 && out.stats.fuel <= 5_000_000, "{}", out.stats.fuel);
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod http_body;
 pub mod http_downstream;
 pub mod http_req;
 pub mod http_resp;
+pub mod kv_lookup;
 pub mod log;
 pub mod unsupported;
 pub mod wasi;
@@ -161,7 +162,11 @@ fn call(
     let (bytes, state) = memory.data_and_store_mut(&mut *caller);
     state.trace.count_hostcall(module, name);
     let mut cx = Cx { mem: GuestMemory::new(bytes), st: state };
-    let result = f(&mut cx);
+    let result = match f(&mut cx) {
+        // Guest memory faults are INVAL to the Compute ABI and EFAULT to WASI.
+        Err(AbiError::Status(Status::Inval)) if module == wasi::MODULE => Err(Errno::Fault.into()),
+        other => other,
+    };
     finish_call(cx.st, result)
 }
 
@@ -239,6 +244,17 @@ impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J, k: K, l: L,
 impl<'l> Registry<'l> {
     pub fn new(linker: &'l mut Linker<State>) -> Self {
         Registry { linker, linked: Vec::new() }
+    }
+
+    /// Links `proc_exit`, the one import that returns nothing: it never returns at all.
+    pub fn exit(&mut self, module: &'static str, name: &'static str) {
+        self.linker
+            .func_wrap(module, name, |mut caller: Caller<'_, State>, code: i32| -> Result<(), wasmi::Error> {
+                caller.data_mut().trace.count_hostcall("wasi_snapshot_preview1", "proc_exit");
+                Err(wasmi::Error::host(Suspend::Exit(code)))
+            })
+            .expect("each hostcall is linked once");
+        self.linked.push(HostcallInfo { module, name, ty: FuncType::new([ValType::I32], []) });
     }
 
     /// Links `f` as `module::name`.

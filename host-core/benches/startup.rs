@@ -1,0 +1,62 @@
+//! `make bench`: how long a guest takes from module bytes to its first response, and per warm
+//! request, natively. Figures from one run; nothing here passes or fails on time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use host_core::native::{drive, StdPlatform};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule};
+
+fn guest(name: &str) -> Vec<u8> {
+    let path = format!("{}/../guests/target/wasm32-wasip1/release/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `make guests`)"))
+}
+
+fn one_request(module: &GuestModule, config: &Arc<Config>) -> Duration {
+    let started = Instant::now();
+    let session = module.start(config.clone(), DownstreamRequest::get("http://localhost/"), StdPlatform::new()).unwrap();
+    let outcome = drive(session, Arc::new(|_| unreachable!("hello makes no backend requests")), |_| {});
+    assert_eq!(outcome.response.status, 200);
+    started.elapsed()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let config = Arc::new(Config::default());
+    for name in ["hello"] {
+        let bytes = guest(name);
+        // Cold: compile + instantiate + run, as for a module just dropped into the page.
+        let cold: Vec<Duration> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                let module = GuestModule::compile(&bytes, &CompileOptions::default()).unwrap();
+                one_request(&module, &config);
+                started.elapsed()
+            })
+            .collect();
+        let compile: Vec<Duration> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                GuestModule::compile(&bytes, &CompileOptions::default()).unwrap();
+                started.elapsed()
+            })
+            .collect();
+        let module = GuestModule::compile(&bytes, &CompileOptions::default()).unwrap();
+        one_request(&module, &config);
+        let warm: Vec<Duration> = (0..200).map(|_| one_request(&module, &config)).collect();
+        let (cold, compile, warm) = (median(cold), median(compile), median(warm));
+        println!("native, {name}.wasm ({} KiB):", bytes.len() / 1024);
+        println!("  bytes -> first response   {:>8.2} ms  (median of 20)", ms(cold));
+        println!("    of which compile        {:>8.2} ms", ms(compile));
+        println!("  warm request              {:>8.3} ms  (median of 200)", ms(warm));
+        println!("  first / warm              {:>8.1}x", ms(cold) / ms(warm));
+    }
+}
