@@ -1,0 +1,239 @@
+//! What a request produced, as people read it and as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use host_core::http::ResponseHead;
+use host_core::trace::EventKind;
+use host_core::{Config, Outcome};
+use serde_json::{json, Value};
+
+/// One backend request: when it left, how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendCall {
+    pub backend: String,
+    pub method: String,
+    pub url: String,
+    pub mock: bool,
+    pub start_ms: f64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub body_bytes: Option<usize>,
+    /// From leaving to the answer; `None` when no answer came before the request ended.
+    pub ms: Option<f64>,
+}
+
+/// The backend requests in the trace, in the order they left.
+pub fn backend_calls(outcome: &Outcome, config: &Config) -> Vec<BackendCall> {
+    let mut calls: Vec<(u32, BackendCall)> = Vec::new();
+    for event in &outcome.trace.events {
+        match &event.kind {
+            EventKind::BackendRequest {
+                io,
+                backend,
+                method,
+                url,
+                mock,
+            } => {
+                // A mock without a delay is answered on the spot, with no response event.
+                let instant = config
+                    .backends
+                    .get(backend)
+                    .and_then(|b| b.mock.as_ref())
+                    .filter(|m| m.delay_ms == 0);
+                calls.push((
+                    *io,
+                    BackendCall {
+                        backend: backend.clone(),
+                        method: method.clone(),
+                        url: url.clone(),
+                        mock: *mock,
+                        start_ms: event.at_ms,
+                        status: instant.map(|m| m.status),
+                        error: None,
+                        body_bytes: instant.map(|m| m.body.len()),
+                        ms: instant.map(|_| 0.0),
+                    },
+                ));
+            }
+            EventKind::BackendResponse {
+                io,
+                status,
+                body_bytes,
+            } => {
+                if let Some((_, call)) = calls.iter_mut().find(|(id, _)| id == io) {
+                    call.status = Some(*status);
+                    call.body_bytes = Some(*body_bytes);
+                    call.ms = Some(event.at_ms - call.start_ms);
+                }
+            }
+            EventKind::BackendError { io, error } => {
+                if let Some((_, call)) = calls.iter_mut().find(|(id, _)| id == io) {
+                    call.error = Some(error.clone());
+                    call.ms = Some(event.at_ms - call.start_ms);
+                }
+            }
+            _ => {}
+        }
+    }
+    calls.into_iter().map(|(_, call)| call).collect()
+}
+
+/// `HTTP/1.1 200 OK`.
+pub fn status_line(status: u16) -> String {
+    let reason = ureq::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP/1.1 {status} {reason}").trim_end().to_string()
+}
+
+/// The head as `curl -i` prints it, ending with the blank line.
+pub fn head_text(head: &ResponseHead) -> Vec<u8> {
+    let mut out = format!("{}\r\n", status_line(head.status)).into_bytes();
+    for (name, value) in head.headers.iter() {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Everything besides the response, for a person: guest output, logs, the error, the
+/// backend requests and a one-line summary. Empty sections are left out.
+pub fn diagnostics(outcome: &Outcome, config: &Config) -> String {
+    let mut out = String::new();
+    section(
+        &mut out,
+        "guest stdout",
+        &String::from_utf8_lossy(&outcome.stdout),
+    );
+    section(
+        &mut out,
+        "guest stderr",
+        &String::from_utf8_lossy(&outcome.stderr),
+    );
+    for (endpoint, lines) in &outcome.logs {
+        let text: String = lines.iter().map(|l| format!("{}\n", l.text)).collect();
+        section(&mut out, &format!("log endpoint {endpoint}"), &text);
+    }
+    if let Some(error) = &outcome.error {
+        section(
+            &mut out,
+            &format!("guest error: {}", error.kind.as_str()),
+            &error.message,
+        );
+    }
+    let calls = backend_calls(outcome, config);
+    if !calls.is_empty() {
+        let text: String = calls
+            .iter()
+            .map(|c| format!("{}\n", call_line(c)))
+            .collect();
+        section(&mut out, "backend requests", &text);
+    }
+    let _ = writeln!(out, "== {}", summary(outcome));
+    out
+}
+
+fn section(out: &mut String, title: &str, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "== {title}");
+    out.push_str(text);
+    if !text.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+/// `httpme  GET http://127.0.0.1:8080/ -> 200  12.3 ms`.
+pub fn call_line(call: &BackendCall) -> String {
+    let result = match (&call.status, &call.error) {
+        (_, Some(error)) => format!("failed: {error}"),
+        (Some(status), None) => status.to_string(),
+        (None, None) => "no answer".to_string(),
+    };
+    let time = call
+        .ms
+        .map(|ms| format!("  {ms:.1} ms"))
+        .unwrap_or_default();
+    let mock = if call.mock { " (mock)" } else { "" };
+    format!(
+        "{}{mock}  {} {} -> {result}{time}",
+        call.backend, call.method, call.url
+    )
+}
+
+/// `wall 12.3 ms, CPU 4.5 ms, fuel 1234567, peak heap 1.1 MiB, 42 hostcalls`.
+pub fn summary(outcome: &Outcome) -> String {
+    let s = &outcome.stats;
+    format!(
+        "wall {:.1} ms, CPU {:.1} ms, fuel {}, peak heap {:.1} MiB, {} hostcalls",
+        s.wall_ms,
+        s.cpu_ms,
+        s.fuel,
+        s.peak_heap_bytes as f64 / (1 << 20) as f64,
+        s.hostcalls
+    )
+}
+
+/// The `run --json` object.
+pub fn to_json(outcome: &Outcome, config: &Config) -> Value {
+    let headers: Vec<Value> = outcome
+        .response
+        .headers
+        .iter()
+        .map(|(name, value)| json!([name, String::from_utf8_lossy(value)]))
+        .collect();
+    let logs: BTreeMap<&str, Vec<&str>> = outcome
+        .logs
+        .iter()
+        .map(|(endpoint, lines)| {
+            (
+                endpoint.as_str(),
+                lines.iter().map(|l| l.text.as_str()).collect(),
+            )
+        })
+        .collect();
+    let trace: Vec<Value> = backend_calls(outcome, config)
+        .iter()
+        .map(|c| {
+            json!({
+                "backend": c.backend, "method": c.method, "url": c.url, "mock": c.mock,
+                "start_ms": round_ms(c.start_ms), "status": c.status, "error": c.error,
+                "body_bytes": c.body_bytes, "ms": c.ms.map(round_ms),
+            })
+        })
+        .collect();
+    let s = &outcome.stats;
+    let mut object = json!({
+        "status": outcome.response.status,
+        "headers": headers,
+        "stdout": String::from_utf8_lossy(&outcome.stdout),
+        "stderr": String::from_utf8_lossy(&outcome.stderr),
+        "logs": logs,
+        "error": outcome.error.as_ref().map(|e| json!({ "kind": e.kind.as_str(), "message": e.message })),
+        "stats": {
+            "wall_ms": round_ms(s.wall_ms), "cpu_ms": round_ms(s.cpu_ms), "fuel": s.fuel,
+            "peak_heap_bytes": s.peak_heap_bytes, "hostcalls": s.hostcalls,
+        },
+        "trace": trace,
+    });
+    match std::str::from_utf8(&outcome.body) {
+        Ok(text) => object["body"] = json!(text),
+        Err(_) => {
+            object["body_base64"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(&outcome.body))
+        }
+    }
+    object
+}
+
+/// Milliseconds to the microsecond: the clocks are no finer, and the JSON stays readable.
+fn round_ms(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}
