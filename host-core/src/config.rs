@@ -264,7 +264,8 @@ impl Config {
         let mut de = serde_json::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let inner = e.inner();
-            let path = e.path().to_string();
+            // A syntax error has a position but no meaningful path.
+            let path = if inner.is_syntax() || inner.is_eof() { String::new() } else { e.path().to_string() };
             ConfigError {
                 path: if path == "." { String::new() } else { path },
                 line: Some(inner.line()),

@@ -108,7 +108,15 @@ pub fn link(r: &mut Registry<'_>) {
     r.func(LEGACY, "original_header_names_get", original_header_names);
     r.func(LEGACY, "original_header_count", original_header_count);
     r.func(LEGACY, "downstream_tls_ja3_md5", |_: &mut Cx<'_>, _out: u32, _nw: u32| Err(Status::None.into()));
-    for &name in ABSENT_STRINGS.iter().filter(|n| n.starts_with("downstream_tls_") || n.starts_with("downstream_client_")) {
+    for name in [
+        "downstream_client_h2_fingerprint",
+        "downstream_client_oh_fingerprint",
+        "downstream_tls_cipher_openssl_name",
+        "downstream_tls_protocol",
+        "downstream_tls_client_hello",
+        "downstream_tls_ja4",
+        "downstream_tls_raw_client_certificate",
+    ] {
         r.func(LEGACY, name, |_: &mut Cx<'_>, _buf: u32, _len: u32, _nw: u32| Err(Status::None.into()));
     }
     r.func(LEGACY, "downstream_tls_client_cert_verify_result", |_: &mut Cx<'_>, _out: u32| Err(Status::None.into()));
