@@ -65,3 +65,73 @@ pub fn get(cx: &mut Cx<'_>, kind: StoreKind, h: u32, key: (u32, u32), buf: (u32,
     cx.st.lookups += 1;
     cx.mem.write_fitting(buf.0, buf.1, value?.as_bytes(), nwritten)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::testing::TestGuest;
+    use crate::config::Config;
+
+    fn guest(limit: u32) -> TestGuest {
+        let text = alloc::format!(
+            r#"{{ "dictionaries": {{ "flags": {{ "beta": "on" }} }},
+                 "config_stores": {{ "settings": {{ "greeting": "hello there" }} }},
+                 "limits": {{ "dictionary_lookups": {limit} }} }}"#
+        );
+        TestGuest::with_config(Config::from_json(&text).unwrap(), crate::state::DownstreamRequest::get("http://localhost/"))
+    }
+
+    fn open_store(g: &mut TestGuest, kind: StoreKind, name: &str) -> (Status, u32) {
+        let (p, l) = g.put(name);
+        let out = g.alloc(4);
+        (g.status(|cx| open(cx, kind, (p, l), out)), g.u32_at(out))
+    }
+
+    #[test]
+    fn opening_follows_the_sdk_error_mapping() {
+        let mut g = guest(32);
+        for kind in [StoreKind::Dictionary, StoreKind::ConfigStore] {
+            assert_eq!(open_store(&mut g, kind, "").0, Status::None, "an empty name");
+            assert_eq!(open_store(&mut g, kind, &"n".repeat(256)).0, Status::Unsupported, "a name too long");
+            assert_eq!(open_store(&mut g, kind, "missing").0, Status::Badf, "an unknown store");
+        }
+        let (p, l) = g.put(b"\xff\xfe");
+        let out = g.alloc(4);
+        assert_eq!(g.status(|cx| open(cx, StoreKind::Dictionary, (p, l), out)), Status::Inval, "invalid UTF-8");
+    }
+
+    #[test]
+    fn lookups_find_values_report_absence_and_short_buffers() {
+        let mut g = guest(32);
+        let (status, settings) = open_store(&mut g, StoreKind::ConfigStore, "settings");
+        assert_eq!(status, Status::Ok);
+        let (buf, nw) = (g.alloc(64), g.alloc(4));
+        let (key, key_len) = g.put("greeting");
+        assert_eq!(g.status(|cx| get(cx, StoreKind::ConfigStore, settings, (key, key_len), (buf, 4), nw)), Status::Buflen);
+        assert_eq!(g.u32_at(nw), 11, "the length needed");
+        assert_eq!(g.status(|cx| get(cx, StoreKind::ConfigStore, settings, (key, key_len), (buf, 64), nw)), Status::Ok);
+        assert_eq!(g.string_at(buf, g.u32_at(nw)), "hello there");
+        let (missing, missing_len) = g.put("nope");
+        assert_eq!(g.status(|cx| get(cx, StoreKind::ConfigStore, settings, (missing, missing_len), (buf, 64), nw)), Status::None);
+        let (status, flags) = open_store(&mut g, StoreKind::Dictionary, "flags");
+        assert_eq!(status, Status::Ok);
+        assert_eq!(
+            g.status(|cx| get(cx, StoreKind::ConfigStore, flags, (key, key_len), (buf, 64), nw)),
+            Status::Badf,
+            "a dictionary handle is not a config store handle"
+        );
+        let (long, long_len) = g.put("k".repeat(300));
+        assert_eq!(g.status(|cx| get(cx, StoreKind::Dictionary, flags, (long, long_len), (buf, 64), nw)), Status::Unsupported);
+    }
+
+    #[test]
+    fn lookups_per_execution_are_limited() {
+        let mut g = guest(2);
+        let (_, flags) = open_store(&mut g, StoreKind::Dictionary, "flags");
+        let (key, key_len) = g.put("beta");
+        let (buf, nw) = (g.alloc(8), g.alloc(4));
+        for expected in [Status::Ok, Status::Ok, Status::LimitExceeded] {
+            assert_eq!(g.status(|cx| get(cx, StoreKind::Dictionary, flags, (key, key_len), (buf, 8), nw)), expected);
+        }
+    }
+}

@@ -32,3 +32,35 @@ fn write(cx: &mut Cx<'_>, h: u32, msg: u32, msg_len: u32, nwritten_out: u32) -> 
     cx.st.logs.entry(endpoint).or_default().push(LogLine { at_ms, text });
     cx.mem.write_u32(nwritten_out, msg_len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::testing::TestGuest;
+
+    #[test]
+    fn each_write_is_one_line_of_its_endpoint() {
+        let mut g = TestGuest::new();
+        let (name, name_len) = g.put("my_endpoint");
+        let out = g.alloc(4);
+        assert_eq!(g.status(|cx| endpoint_get(cx, name, name_len, out)), Status::Ok);
+        let endpoint = g.u32_at(out);
+        let nw = g.alloc(4);
+        for line in ["first\n", "second"] {
+            let (msg, msg_len) = g.put(line);
+            assert_eq!(g.status(|cx| write(cx, endpoint, msg, msg_len, nw)), Status::Ok);
+            assert_eq!(g.u32_at(nw), msg_len);
+        }
+        let lines: alloc::vec::Vec<&str> = g.state.logs["my_endpoint"].iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(lines, ["first", "second"]);
+    }
+
+    #[test]
+    fn bad_names_and_handles() {
+        let mut g = TestGuest::new();
+        let out = g.alloc(4);
+        assert_eq!(g.status(|cx| endpoint_get(cx, 0, 0, out)), Status::Inval, "an empty name");
+        let (msg, msg_len) = g.put("x");
+        assert_eq!(g.status(|cx| write(cx, 77, msg, msg_len, out)), Status::Badf);
+    }
+}

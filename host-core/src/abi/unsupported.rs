@@ -1,6 +1,5 @@
-use super::Registry;
-
-pub fn link(_registry: &mut Registry<'_>) {}
+//! Imports the host links but does not implement: they answer UNSUPPORTED (see
+//! `module::link_imports`), and this says why, for the coverage table (`edgeplay abi`).
 
 /// Why an import is not implemented yet, for the coverage table (`edgeplay abi`).
 pub fn reason(module: &str, name: &str) -> &'static str {
@@ -10,6 +9,7 @@ pub fn reason(module: &str, name: &str) -> &'static str {
             "upgrade_websocket" | "redirect_to_websocket_proxy_v2" | "redirect_to_grip_proxy_v2",
         ) => "needs Fastly's network (the WebSocket and Fanout proxies)",
         ("fastly_http_req", "inspect") => "needs Fastly's network (the Next-Gen WAF)",
+        ("fastly_http_req", "on_behalf_of") => "needs Fastly's platform (sending on behalf of another service)",
         ("fastly_http_req", "register_dynamic_backend") => {
             "arrives with the whole-ABI work (dynamic backends)"
         }
