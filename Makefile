@@ -20,7 +20,7 @@ guests: setup
 
 test: guests
 	$(CARGO) build -p host-core --no-default-features --target wasm32v1-none --locked
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --lib --bins --tests --locked
 
 bench: guests
 	$(CARGO) bench -p host-core --bench startup --locked
