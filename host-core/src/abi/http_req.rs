@@ -187,9 +187,9 @@ fn cache_override_v2_set(cx: &mut Cx<'_>, h: u32, tag: u32, ttl: u32, swr: u32, 
 
 /// `fastly_sys::CacheOverride`: ttl, swr, surrogate_keys ptr+len, lookup_timeout_ms.
 fn cache_override_v3_set(cx: &mut Cx<'_>, h: u32, tag: u32, ptr: u32) -> AbiResult {
-    let ttl = cx.mem.read_u32(ptr)?;
-    let swr = cx.mem.read_u32(ptr + 4)?;
-    let (sk, sk_len) = (cx.mem.read_u32(ptr + 8)?, cx.mem.read_u32(ptr + 12)?);
+    let fields = cx.mem.slice(ptr, 20)?;
+    let field = |i: usize| u32::from_le_bytes(fields[4 * i..4 * i + 4].try_into().unwrap());
+    let (ttl, swr, sk, sk_len) = (field(0), field(1), field(2), field(3));
     let keys = (sk_len > 0).then(|| cx.mem.string(sk, sk_len)).transpose()?;
     set_cache_override(cx, h, tag, ttl, swr, keys)
 }
@@ -322,8 +322,9 @@ fn take_response(st: &mut State, io: IoId, edits: &[HeaderEdit]) -> Option<Resul
 fn write_error_detail(cx: &mut Cx<'_>, ptr: u32, error: Option<&FetchError>) -> AbiResult {
     const TAG_OK: u32 = 1;
     let tag = error.map_or(TAG_OK, |e| e.kind.send_error_tag());
-    cx.mem.write_u32(ptr, tag)?;
-    cx.mem.write_u32(ptr + 4, 0)
+    let mut detail = [0u8; 8];
+    detail[..4].copy_from_slice(&tag.to_le_bytes());
+    cx.mem.write(ptr, &detail)
 }
 
 /// Where a finished send's results go in guest memory.

@@ -114,14 +114,14 @@ fn no_directory(fd: u32) -> AbiResult {
 /// Writes a list of strings the WASI way: pointers into `argv`, NUL-terminated bytes into
 /// `argv_buf`.
 fn write_string_list(cx: &mut Cx<'_>, items: impl Iterator<Item = Vec<u8>>, ptrs: u32, buf: u32) -> AbiResult {
-    let mut offset = 0u32;
-    for (index, mut item) in items.enumerate() {
-        item.push(0);
-        cx.mem.write_u32(ptrs + 4 * index as u32, buf + offset)?;
-        cx.mem.write(buf + offset, &item)?;
-        offset += item.len() as u32;
+    let (mut pointers, mut strings) = (Vec::new(), Vec::new());
+    for item in items {
+        pointers.extend_from_slice(&buf.wrapping_add(strings.len() as u32).to_le_bytes());
+        strings.extend_from_slice(&item);
+        strings.push(0);
     }
-    Ok(())
+    cx.mem.write(buf, &strings)?;
+    cx.mem.write(ptrs, &pointers)
 }
 
 fn list_sizes(cx: &mut Cx<'_>, items: impl Iterator<Item = usize>, count_out: u32, size_out: u32) -> AbiResult {
@@ -319,7 +319,8 @@ fn poll_oneoff(cx: &mut Cx<'_>, subs: u32, events: u32, count: u32, nevents_out:
 
 /// Events are 32 bytes: userdata, errno, type, and for fd events the bytes available.
 fn write_events(cx: &mut Cx<'_>, ready: &[Subscription], events: u32, nevents_out: u32) -> AbiResult {
-    for (index, sub) in ready.iter().enumerate() {
+    let mut all = Vec::with_capacity(32 * ready.len());
+    for sub in ready {
         let mut event = [0u8; 32];
         let (userdata, kind) = match *sub {
             Subscription::Clock { userdata, .. } => (userdata, EVENT_CLOCK),
@@ -327,8 +328,9 @@ fn write_events(cx: &mut Cx<'_>, ready: &[Subscription], events: u32, nevents_ou
         };
         event[..8].copy_from_slice(&userdata.to_le_bytes());
         event[10] = kind;
-        cx.mem.write(events + 32 * index as u32, &event)?;
+        all.extend_from_slice(&event);
     }
+    cx.mem.write(events, &all)?;
     cx.mem.write_u32(nevents_out, ready.len() as u32)
 }
 
