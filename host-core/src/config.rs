@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::Deserialize;
+use serde_path_to_error::Segment;
 
 pub use fastly_toml::from_fastly_toml;
 
@@ -98,7 +99,7 @@ fn default_status() -> u16 {
 
 /// An initial KV value: a plain string, or data with metadata.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a string, or an object with `data` and optional `metadata`")]
 pub enum KvSeed {
     Data(String),
     WithMetadata(KvSeedEntry),
@@ -262,21 +263,19 @@ impl Config {
     /// Parses and validates a JSON config.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let config: Config = serde_path_to_error::deserialize(ObjectOnly(&mut de)).map_err(|e| {
             let inner = e.inner();
-            // A syntax error has a position but no meaningful path.
-            let path = if inner.is_syntax() || inner.is_eof() { String::new() } else { e.path().to_string() };
             ConfigError {
-                path: if path == "." { String::new() } else { path },
+                path: render_path(e.path()),
                 line: Some(inner.line()),
-                column: Some(inner.column()),
+                column: Some(column_from_1(inner.column())),
                 message: strip_position(&inner.to_string()),
             }
         })?;
         de.end().map_err(|e| ConfigError {
             path: String::new(),
             line: Some(e.line()),
-            column: Some(e.column()),
+            column: Some(column_from_1(e.column())),
             message: strip_position(&e.to_string()),
         })?;
         config.validate()?;
@@ -311,10 +310,52 @@ impl Config {
     }
 }
 
+/// serde lets a struct be written as an array of its fields in order, so `[]` would be a valid
+/// config. A person who pastes an array has pasted the wrong thing: the document must be an object.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
 impl ConfigError {
     pub fn at(path: String, message: impl Into<String>) -> ConfigError {
         ConfigError { path, line: None, column: None, message: message.into() }
     }
+}
+
+/// `backends.origin.url`, `kv_stores.counters[0]`: the path a person would write. Segments the
+/// parser could not name yet (`?`, after a syntax error) and the markers `toml::Spanned` adds are
+/// left out.
+fn render_path(path: &serde_path_to_error::Path) -> String {
+    let mut rendered = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => rendered.push_str(&format!("[{index}]")),
+            Segment::Map { key } if !key.starts_with("$__serde_spanned_private") => {
+                if !rendered.is_empty() {
+                    rendered.push('.');
+                }
+                rendered.push_str(key);
+            }
+            _ => {}
+        }
+    }
+    rendered
+}
+
+/// serde_json says column 0 for "before the first character of the line"; a person counts from 1.
+fn column_from_1(column: usize) -> usize {
+    column.max(1)
 }
 
 /// serde_json appends " at line L column C" to its messages; we report those separately.
@@ -345,8 +386,12 @@ impl<'a> BackendUrl<'a> {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if authority.is_empty() || authority.contains(['?', '#', ' ', '@']) {
+        let (host, port) = split_host_port(authority).ok_or("the URL has no valid host")?;
+        if host.is_empty() || host == "[]" || authority.contains(['?', '#', ' ', '@']) {
             return Err("the URL has no valid host");
+        }
+        if port.is_some_and(|port| !is_valid_port(port)) {
+            return Err("the port is a number from 1 to 65535");
         }
         if path.contains(['?', '#']) {
             return Err("a backend URL has no query or fragment");
@@ -355,11 +400,27 @@ impl<'a> BackendUrl<'a> {
     }
 
     pub fn host(&self) -> &'a str {
-        // IPv6 literals keep their brackets; a port follows the last colon otherwise.
-        match self.authority.rfind(':') {
-            Some(i) if !self.authority[i..].contains(']') => &self.authority[..i],
-            _ => self.authority,
+        split_host_port(self.authority).map_or(self.authority, |(host, _)| host)
+    }
+}
+
+fn is_valid_port(port: &str) -> bool {
+    port.bytes().all(|b| b.is_ascii_digit()) && matches!(port.parse::<u16>(), Ok(1..))
+}
+
+/// `host[:port]`. IPv6 literals keep their brackets; a colon outside them starts the port.
+fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    if authority.starts_with('[') {
+        let end = authority.find(']')? + 1;
+        match &authority[end..] {
+            "" => Some((&authority[..end], None)),
+            rest => Some((&authority[..end], Some(rest.strip_prefix(':')?))),
         }
+    } else {
+        Some(match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        })
     }
 }
 

@@ -343,3 +343,69 @@ pub(crate) fn guest_env(config: &Config, platform: &dyn Platform) -> Vec<(String
     }
     env
 }
+
+/// What produced a module, from its `producers` custom section: `language` and
+/// `processed-by` entries, e.g. `Rust; rustc 1.95.0`. `None` when there is no such section.
+pub fn producers(bytes: &[u8]) -> Option<String> {
+    let mut reader = Reader { bytes, at: 8 };
+    while reader.at < bytes.len() {
+        let id = reader.byte()?;
+        let size = reader.leb()? as usize;
+        let end = reader.at.checked_add(size)?;
+        if id == 0 {
+            let mut section = Reader { bytes: bytes.get(..end)?, at: reader.at };
+            if section.string()? == "producers" {
+                return section.producers();
+            }
+        }
+        reader.at = end;
+    }
+    None
+}
+
+/// Just enough of the binary format to read custom sections.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn leb(&mut self) -> Option<u32> {
+        let mut value = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            value |= ((b & 0x7f) as u32).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn string(&mut self) -> Option<&'a str> {
+        let len = self.leb()? as usize;
+        let s = self.bytes.get(self.at..self.at.checked_add(len)?)?;
+        self.at += len;
+        core::str::from_utf8(s).ok()
+    }
+
+    fn producers(&mut self) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        for _ in 0..self.leb()? {
+            let field = self.string()?;
+            for _ in 0..self.leb()? {
+                let (name, version) = (self.string()?, self.string()?);
+                if field == "language" || field == "processed-by" || field == "sdk" {
+                    parts.push(if version.is_empty() { name.to_string() } else { format!("{name} {version}") });
+                }
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}

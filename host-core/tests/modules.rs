@@ -116,3 +116,12 @@ fn every_example_guest_links_with_no_trapping_imports() {
         assert!(module.info().imports.iter().all(|i| i.status != ImportStatus::Trapping), "{guest:?}");
     }
 }
+
+#[test]
+fn the_producers_section_names_the_toolchain() {
+    let hello = support::guest_wasm(support::Guest::Hello);
+    let producers = host_core::module::producers(&hello).expect("rustc writes a producers section");
+    assert!(producers.contains("Rust") && producers.contains("rustc"), "{producers}");
+    let bare = wat::parse_str("(module)").unwrap();
+    assert_eq!(host_core::module::producers(&bare), None);
+}

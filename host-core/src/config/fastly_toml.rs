@@ -1,196 +1,570 @@
-//! Import of `fastly.toml`'s `[local_server]` section — the world the Fastly CLI and Viceroy
-//! give a guest locally — into [`Config`].
+//! Import of `fastly.toml`'s `[local_server]` section into [`Config`].
 //!
-//! The section is reshaped into our JSON model and read by the same code as a JSON config, so
-//! both formats mean the same thing. Stores kept in separate files (`file = …`) cannot be read
-//! here (the core has no filesystem, and neither has a browser page): they are refused with an
-//! error that names the file and says to inline its contents.
+//! The shapes are the ones Viceroy and the Fastly CLI read. Everything outside `[local_server]`
+//! (`name`, `language`, `[scripts]`, `[setup]` …) belongs to the CLI and is skipped. Entries that
+//! point at a file (`file = "…"`) cannot be followed, as host-core has no file system: they are
+//! errors that name the file and say how to write its contents inline instead.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::Range;
 
-use serde_json::{Map, Value as Json};
-use toml::{Table, Value as Toml};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
 
-use super::{Config, ConfigError};
+use super::{
+    render_path, Backend, BackendUrl, Config, ConfigError, DeviceDetection, Geolocation, Health, KvSeed,
+    KvSeedEntry, StringMap,
+};
 
-const ROOT: &str = "local_server";
-
-/// Backend keys about TLS and protocols that a local host has no use for; accepted, unused.
-const IGNORED_BACKEND_KEYS: &[&str] = &["cert_host", "use_sni", "grpc", "ca_certificate", "client_certificate", "client_key"];
-
+/// Reads the `[local_server]` section of a `fastly.toml`; a file without one is an empty config.
 pub fn from_fastly_toml(text: &str) -> Result<Config, ConfigError> {
-    let document: Table = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
-    let Some(section) = document.get(ROOT) else {
-        return Ok(Config::default());
-    };
-    let section = table(section, ROOT)?;
-    let mut json = Map::new();
-    for (key, value) in section {
-        let path = format!("{ROOT}.{key}");
-        let converted = match key.as_str() {
-            "backends" => backends(value, &path)?,
-            "dictionaries" | "config_stores" => each(value, &path, string_store)?,
-            "kv_stores" => each(value, &path, kv_store)?,
-            "secret_stores" => each(value, &path, secret_store)?,
-            "geolocation" => inline_section(value, &path, "addresses")?,
-            "device_detection" => inline_section(value, &path, "user_agents")?,
-            "acls" => each(value, &path, |_, path| Err(file_only(path, "an ACL")))?,
-            _ => return Err(ConfigError::at(path, "unknown `[local_server]` section")),
-        };
-        json.insert(key.clone(), converted);
-    }
-    let config: Config = serde_path_to_error::deserialize(Json::Object(json)).map_err(|e| {
-        let path = e.path().to_string();
-        ConfigError::at(format!("{ROOT}.{path}"), e.inner().to_string())
+    let source = Source { text };
+    let deserializer =
+        toml::de::Deserializer::parse(text).map_err(|e| source.toml_error(String::new(), e))?;
+    let manifest: Manifest = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = render_path(e.path());
+        source.toml_error(path, e.into_inner())
     })?;
-    config.validate().map_err(|e| ConfigError { path: format!("{ROOT}.{}", e.path), ..e })?;
+    let config = manifest.local_server.into_config(&source)?;
+    // The checks every config gets, whatever it was written in.
+    config.validate()?;
     Ok(config)
 }
 
-/// A TOML syntax error, with the line and column its span starts at.
-fn syntax_error(text: &str, error: &toml::de::Error) -> ConfigError {
-    let (line, column) = match error.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            (Some(line), Some(column))
+/// The manifest as far as the playground is concerned. Unknown keys are allowed at this level
+/// only: the rest of the file is the CLI's business.
+#[derive(Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    local_server: LocalServer,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalServer {
+    #[serde(default)]
+    backends: BTreeMap<String, Spanned<TomlBackend>>,
+    #[serde(default)]
+    dictionaries: BTreeMap<String, Spanned<TomlDictionary>>,
+    #[serde(default)]
+    config_stores: BTreeMap<String, Spanned<TomlDictionary>>,
+    /// Viceroy still reads the KV store's older names.
+    #[serde(default, alias = "object_stores", alias = "object_store")]
+    kv_stores: BTreeMap<String, Spanned<TomlStore<TomlKvEntry>>>,
+    #[serde(default)]
+    secret_stores: BTreeMap<String, Spanned<TomlStore<TomlSecretEntry>>>,
+    #[serde(default)]
+    acls: BTreeMap<String, Spanned<AclFile>>,
+    geolocation: Option<Spanned<TomlGeolocation>>,
+    device_detection: Option<Spanned<TomlDeviceDetection>>,
+    shielding_sites: Option<Spanned<IgnoredAny>>,
+    fake_valid_fastly_keys: Option<Spanned<IgnoredAny>>,
+    /// How the CLI runs its local server; nothing a guest can see.
+    #[serde(default, rename = "viceroy_version")]
+    _viceroy_version: IgnoredAny,
+    #[serde(default, rename = "pushpin")]
+    _pushpin: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlBackend {
+    url: Option<Spanned<String>>,
+    override_host: Option<String>,
+    connect_timeout_ms: Option<u32>,
+    first_byte_timeout_ms: Option<u32>,
+    between_bytes_timeout_ms: Option<u32>,
+    health: Option<Spanned<String>>,
+    // TLS and protocol settings: accepted where they change nothing here, refused otherwise.
+    cert_host: Option<Spanned<String>>,
+    use_sni: Option<Spanned<bool>>,
+    grpc: Option<Spanned<bool>>,
+    client_certificate: Option<Spanned<IgnoredAny>>,
+    ca_certificate: Option<Spanned<IgnoredAny>>,
+}
+
+/// A dictionary or config store: `format = "inline-toml"` with `contents`, or `"json"` with `file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlDictionary {
+    format: Option<Spanned<String>>,
+    contents: Option<StringMap>,
+    file: Option<Spanned<String>>,
+}
+
+/// A KV or secret store: an array of entry tables, or a table naming a JSON file.
+enum TomlStore<E> {
+    Entries(Vec<Spanned<E>>),
+    External(ExternalFile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExternalFile {
+    file: Option<Spanned<String>>,
+    #[serde(rename = "format")]
+    _format: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlKvEntry {
+    key: String,
+    data: Option<String>,
+    /// `path` is the older name of `file`.
+    #[serde(alias = "path")]
+    file: Option<Spanned<String>>,
+    metadata: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlSecretEntry {
+    key: String,
+    data: Option<String>,
+    file: Option<Spanned<String>>,
+    env: Option<Spanned<String>>,
+}
+
+/// An ACL is always a JSON file in `fastly.toml`: `name = "acl.json"` or `name = { file = "…" }`.
+struct AclFile(String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AclFileTable {
+    file: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlGeolocation {
+    format: Option<Spanned<String>>,
+    addresses: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    file: Option<Spanned<String>>,
+    use_default_loopback: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlDeviceDetection {
+    format: Option<Spanned<String>>,
+    user_agents: Option<BTreeMap<String, serde_json::Value>>,
+    file: Option<Spanned<String>>,
+}
+
+impl LocalServer {
+    fn into_config(self, source: &Source<'_>) -> Result<Config, ConfigError> {
+        let refuse = |key: &str, span: Range<usize>, what: &str| {
+            source.error(
+                format!("local_server.{key}"),
+                span,
+                format!("{what} are not supported; remove `{key}` to import the rest"),
+            )
+        };
+        if let Some(sites) = self.shielding_sites {
+            return Err(refuse("shielding_sites", sites.span(), "shielding sites"));
         }
-        None => (None, None),
-    };
-    ConfigError { path: String::new(), line, column, message: error.message().trim().to_string() }
-}
-
-fn table<'a>(value: &'a Toml, path: &str) -> Result<&'a Table, ConfigError> {
-    value.as_table().ok_or_else(|| ConfigError::at(path.to_string(), "expected a table"))
-}
-
-fn string<'a>(value: &'a Toml, path: &str) -> Result<&'a str, ConfigError> {
-    value.as_str().ok_or_else(|| ConfigError::at(path.to_string(), "expected a string"))
-}
-
-fn file_only(path: &str, what: &str) -> ConfigError {
-    ConfigError::at(
-        path.to_string(),
-        format!("{what} read from a file cannot be imported here: paste its contents inline instead"),
-    )
-}
-
-/// Applies `convert` to every entry of a named table.
-fn each(value: &Toml, path: &str, convert: fn(&Toml, &str) -> Result<Json, ConfigError>) -> Result<Json, ConfigError> {
-    let mut out = Map::new();
-    for (name, entry) in table(value, path)? {
-        out.insert(name.clone(), convert(entry, &format!("{path}.{name}"))?);
+        if let Some(keys) = self.fake_valid_fastly_keys {
+            return Err(refuse("fake_valid_fastly_keys", keys.span(), "fake Fastly API keys"));
+        }
+        Ok(Config {
+            backends: convert_each(self.backends, |name, b| backend(source, name, b))?,
+            dictionaries: convert_each(self.dictionaries, |name, d| {
+                string_map(source, &format!("local_server.dictionaries.{name}"), d)
+            })?,
+            config_stores: convert_each(self.config_stores, |name, d| {
+                string_map(source, &format!("local_server.config_stores.{name}"), d)
+            })?,
+            kv_stores: convert_each(self.kv_stores, |name, store| kv_store(source, name, store))?,
+            secret_stores: convert_each(self.secret_stores, |name, store| secret_store(source, name, store))?,
+            acls: match self.acls.into_iter().next() {
+                Some((name, file)) => return Err(acl_error(source, &name, file)),
+                None => BTreeMap::new(),
+            },
+            geolocation: match self.geolocation {
+                Some(geo) => geolocation(source, geo)?,
+                None => Geolocation::default(),
+            },
+            device_detection: match self.device_detection {
+                Some(dd) => device_detection(source, dd)?,
+                None => DeviceDetection::default(),
+            },
+            ..Config::default()
+        })
     }
-    Ok(Json::Object(out))
 }
 
-fn backends(value: &Toml, path: &str) -> Result<Json, ConfigError> {
-    each(value, path, |entry, path| {
-        let mut backend = Map::new();
-        for (key, value) in table(entry, path)? {
-            if IGNORED_BACKEND_KEYS.contains(&key.as_str()) {
-                continue;
-            }
-            backend.insert(key.clone(), to_json(value));
+fn convert_each<T, U>(
+    entries: BTreeMap<String, T>,
+    mut convert: impl FnMut(&str, T) -> Result<U, ConfigError>,
+) -> Result<BTreeMap<String, U>, ConfigError> {
+    entries.into_iter().map(|(name, entry)| Ok((name.clone(), convert(&name, entry)?))).collect()
+}
+
+fn backend(source: &Source<'_>, name: &str, toml: Spanned<TomlBackend>) -> Result<Backend, ConfigError> {
+    let path = |field: &str| format!("local_server.backends.{name}{field}");
+    let table_span = toml.span();
+    let toml = toml.into_inner();
+    let url = toml.url.ok_or_else(|| source.error(path(""), table_span, "a backend needs a `url`"))?;
+    let host =
+        BackendUrl::parse(url.get_ref()).map_err(|why| source.error(path(".url"), url.span(), why))?.host();
+    if let Some(cert_host) = &toml.cert_host {
+        if !cert_host.get_ref().eq_ignore_ascii_case(host) {
+            let why = "the certificate is checked against the `url`'s host; put the name the \
+                           certificate is for in `url` (and the Host header in `override_host`)";
+            return Err(source.error(path(".cert_host"), cert_host.span(), why));
         }
-        Ok(Json::Object(backend))
+    }
+    refuse_if(source, path(".use_sni"), toml.use_sni, |on| !on, "turning SNI off is not supported")?;
+    refuse_if(source, path(".grpc"), toml.grpc, |on| on, "gRPC backends are not supported")?;
+    if let Some(cert) = toml.client_certificate {
+        let why = "client certificates (mutual TLS) are not supported";
+        return Err(source.error(path(".client_certificate"), cert.span(), why));
+    }
+    if let Some(ca) = toml.ca_certificate {
+        let why = "custom CA certificates are not supported: a backend needs a publicly trusted one";
+        return Err(source.error(path(".ca_certificate"), ca.span(), why));
+    }
+    let health = match toml.health {
+        Some(health) => parse_health(health.get_ref())
+            .ok_or_else(|| source.error(path(".health"), health.span(), HEALTH_VALUES))?,
+        None => Health::Unknown,
+    };
+    Ok(Backend {
+        url: Some(url.into_inner()),
+        mock: None,
+        override_host: toml.override_host,
+        connect_timeout_ms: toml.connect_timeout_ms,
+        first_byte_timeout_ms: toml.first_byte_timeout_ms,
+        between_bytes_timeout_ms: toml.between_bytes_timeout_ms,
+        health,
     })
 }
 
-/// `format = "inline-toml"` with `contents`, or `file` + `format` (refused).
-fn string_store(entry: &Toml, path: &str) -> Result<Json, ConfigError> {
-    let entry = table(entry, path)?;
-    if let Some(file) = entry.get("file") {
-        return Err(file_only(&format!("{path}.file"), &format!("a store ({})", string(file, path)?)));
+/// A boolean setting whose one value the playground cannot honour.
+fn refuse_if(
+    source: &Source<'_>,
+    path: String,
+    setting: Option<Spanned<bool>>,
+    unsupported: impl Fn(bool) -> bool,
+    why: &str,
+) -> Result<(), ConfigError> {
+    match setting {
+        Some(value) if unsupported(*value.get_ref()) => Err(source.error(path, value.span(), why)),
+        _ => Ok(()),
     }
-    match entry.get("format").map(|f| string(f, &format!("{path}.format"))).transpose()? {
-        Some("inline-toml") | None => {}
-        Some(other) => {
-            return Err(ConfigError::at(format!("{path}.format"), format!("`{other}` needs a file; use \"inline-toml\"")))
+}
+
+const HEALTH_VALUES: &str = "`health` is one of `unknown`, `healthy`, `unhealthy`";
+
+/// Viceroy reads the health case-insensitively.
+fn parse_health(value: &str) -> Option<Health> {
+    [("unknown", Health::Unknown), ("healthy", Health::Healthy), ("unhealthy", Health::Unhealthy)]
+        .into_iter()
+        .find(|(name, _)| value.eq_ignore_ascii_case(name))
+        .map(|(_, health)| health)
+}
+
+fn string_map(
+    source: &Source<'_>,
+    path: &str,
+    toml: Spanned<TomlDictionary>,
+) -> Result<StringMap, ConfigError> {
+    let table_span = toml.span();
+    let toml = toml.into_inner();
+    let inline_hint = "write the entries inline: `format = \"inline-toml\"` and `contents = { … }`";
+    let Some(format) = toml.format else {
+        let why = "needs `format = \"inline-toml\"` with a `contents` table";
+        return Err(source.error(path.to_string(), table_span, why));
+    };
+    match format.get_ref().as_str() {
+        "inline-toml" => {
+            if let Some(file) = toml.file {
+                let why = "`file` goes with `format = \"json\"`; an inline-toml store has `contents`";
+                return Err(source.error(format!("{path}.file"), file.span(), why));
+            }
+            let why = "`format = \"inline-toml\"` needs a `contents` table";
+            toml.contents.ok_or_else(|| source.error(path.to_string(), table_span, why))
         }
+        "json" => match toml.file {
+            Some(file) => Err(source.unreadable(format!("{path}.file"), file, inline_hint)),
+            None => Err(source.error(path.to_string(), table_span, "`format = \"json\"` needs a `file`")),
+        },
+        _ => Err(source.error(format!("{path}.format"), format.span(), FORMAT_VALUES)),
     }
-    let contents = entry.get("contents").ok_or_else(|| ConfigError::at(path.to_string(), "no `contents`"))?;
-    let mut out = Map::new();
-    for (key, value) in table(contents, &format!("{path}.contents"))? {
-        out.insert(key.clone(), Json::String(string(value, &format!("{path}.contents.{key}"))?.to_string()));
-    }
-    Ok(Json::Object(out))
 }
 
-/// An array of `{ key, data | file, metadata }` entries.
-fn kv_store(entry: &Toml, path: &str) -> Result<Json, ConfigError> {
-    let items = entries(entry, path)?;
-    let mut out = Map::new();
-    for (index, item) in items.iter().enumerate() {
-        let path = format!("{path}[{index}]");
-        let (key, data) = key_and_data(item, &path)?;
-        let value = match item.get("metadata") {
-            Some(metadata) => serde_json::json!({ "data": data, "metadata": string(metadata, &format!("{path}.metadata"))? }),
-            None => Json::String(data),
+const FORMAT_VALUES: &str = "`format` is `inline-toml` or `json`";
+
+fn kv_store(
+    source: &Source<'_>,
+    name: &str,
+    store: Spanned<TomlStore<TomlKvEntry>>,
+) -> Result<BTreeMap<String, KvSeed>, ConfigError> {
+    let path = format!("local_server.kv_stores.{name}");
+    let hint = format!(
+        "list the entries inline as `[[local_server.kv_stores.{name}]]` tables with `key` and `data`"
+    );
+    let entries = store_entries(source, &path, store, &hint)?;
+    let mut seeds = BTreeMap::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let entry_span = entry.span();
+        let TomlKvEntry { key, data, file, metadata } = entry.into_inner();
+        if let Some(file) = file {
+            let hint = "put the value in `data` instead";
+            return Err(source.unreadable(format!("{path}[{i}].file"), file, hint));
+        }
+        let data = data.ok_or_else(|| {
+            source.error(format!("{path}[{i}]"), entry_span, format!("entry `{key}` needs `data`"))
+        })?;
+        let seed = match metadata {
+            Some(metadata) => KvSeed::WithMetadata(KvSeedEntry { data, metadata: Some(metadata) }),
+            None => KvSeed::Data(data),
         };
-        out.insert(key, value);
+        seeds.insert(key, seed);
     }
-    Ok(Json::Object(out))
+    Ok(seeds)
 }
 
-/// An array of `{ key, data | file | env }` entries.
-fn secret_store(entry: &Toml, path: &str) -> Result<Json, ConfigError> {
-    let items = entries(entry, path)?;
-    let mut out = Map::new();
-    for (index, item) in items.iter().enumerate() {
-        let path = format!("{path}[{index}]");
-        if item.contains_key("env") {
-            return Err(ConfigError::at(
-                format!("{path}.env"),
-                "a secret read from an environment variable cannot be imported here: put it in `data`",
+fn secret_store(
+    source: &Source<'_>,
+    name: &str,
+    store: Spanned<TomlStore<TomlSecretEntry>>,
+) -> Result<StringMap, ConfigError> {
+    let path = format!("local_server.secret_stores.{name}");
+    let hint = format!(
+        "list the secrets inline as `[[local_server.secret_stores.{name}]]` tables with `key` and `data`"
+    );
+    let entries = store_entries(source, &path, store, &hint)?;
+    let mut secrets = StringMap::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let entry_span = entry.span();
+        let TomlSecretEntry { key, data, file, env } = entry.into_inner();
+        if let Some(file) = file {
+            return Err(source.unreadable(
+                format!("{path}[{i}].file"),
+                file,
+                "put the secret in `data` instead",
             ));
         }
-        let (key, data) = key_and_data(item, &path)?;
-        out.insert(key, Json::String(data));
+        if let Some(env) = env {
+            let why = format!(
+                "`env = \"{}\"` reads an environment variable of the machine running Viceroy, which \
+                 this import cannot; put the secret in `data` instead",
+                env.get_ref()
+            );
+            return Err(source.error(format!("{path}[{i}].env"), env.span(), why));
+        }
+        let data = data.ok_or_else(|| {
+            source.error(format!("{path}[{i}]"), entry_span, format!("secret `{key}` needs `data`"))
+        })?;
+        secrets.insert(key, data);
     }
-    Ok(Json::Object(out))
+    Ok(secrets)
 }
 
-fn entries<'a>(entry: &'a Toml, path: &str) -> Result<Vec<&'a Table>, ConfigError> {
-    match entry {
-        Toml::Array(items) => items.iter().enumerate().map(|(i, item)| table(item, &format!("{path}[{i}]"))).collect(),
-        Toml::Table(t) if t.contains_key("file") => Err(file_only(path, "a store")),
-        _ => Err(ConfigError::at(path.to_string(), "expected an array of { key, data } entries")),
+fn store_entries<E>(
+    source: &Source<'_>,
+    path: &str,
+    store: Spanned<TomlStore<E>>,
+    hint: &str,
+) -> Result<Vec<Spanned<E>>, ConfigError> {
+    let span = store.span();
+    match store.into_inner() {
+        TomlStore::Entries(entries) => Ok(entries),
+        TomlStore::External(ExternalFile { file: Some(file), .. }) => {
+            Err(source.unreadable(format!("{path}.file"), file, hint))
+        }
+        TomlStore::External(ExternalFile { file: None, .. }) => {
+            let why = format!("a store is an array of entries; {hint}");
+            Err(source.error(path.to_string(), span, why))
+        }
     }
 }
 
-fn key_and_data(item: &Table, path: &str) -> Result<(String, String), ConfigError> {
-    let key = string(item.get("key").ok_or_else(|| ConfigError::at(path.to_string(), "no `key`"))?, &format!("{path}.key"))?;
-    if item.contains_key("file") {
-        return Err(file_only(&format!("{path}.file"), "a value"));
-    }
-    let data = item.get("data").ok_or_else(|| ConfigError::at(path.to_string(), "no `data`"))?;
-    Ok((key.to_string(), string(data, &format!("{path}.data"))?.to_string()))
+fn acl_error(source: &Source<'_>, name: &str, file: Spanned<AclFile>) -> ConfigError {
+    let why = format!(
+        "`{}` is a file, which this import cannot read. Remove `local_server.acls` to import the \
+         rest, then add the file's entries to the JSON config as `acls.{name}.entries`",
+        file.get_ref().0
+    );
+    source.error(format!("local_server.acls.{name}"), file.span(), why)
 }
 
-/// `format = "inline-toml"` with one table of records (`addresses`, `user_agents`).
-fn inline_section(value: &Toml, path: &str, records: &str) -> Result<Json, ConfigError> {
-    let section = table(value, path)?;
-    if let Some(file) = section.get("file") {
-        return Err(file_only(path, &format!("data ({})", string(file, path)?)));
+fn geolocation(source: &Source<'_>, toml: Spanned<TomlGeolocation>) -> Result<Geolocation, ConfigError> {
+    let span = toml.span();
+    let toml = toml.into_inner();
+    if let Some(loopback) = toml.use_default_loopback.filter(|on| !on.get_ref()) {
+        let why = "turning off the default loopback record is not supported; remove `use_default_loopback`";
+        return Err(source.error(
+            "local_server.geolocation.use_default_loopback".into(),
+            loopback.span(),
+            why,
+        ));
     }
-    let records_value = section.get(records).ok_or_else(|| ConfigError::at(path.to_string(), format!("no `{records}`")))?;
-    let mut out = Map::new();
-    out.insert(records.to_string(), to_json(records_value));
-    Ok(Json::Object(out))
+    let records =
+        Records { section: "geolocation", key: "addresses", span, format: toml.format, file: toml.file };
+    Ok(Geolocation { addresses: records.read(source, toml.addresses)? })
 }
 
-fn to_json(value: &Toml) -> Json {
-    match value {
-        Toml::String(s) => Json::String(s.clone()),
-        Toml::Integer(i) => Json::from(*i),
-        Toml::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Toml::Boolean(b) => Json::Bool(*b),
-        Toml::Datetime(d) => Json::String(d.to_string()),
-        Toml::Array(items) => Json::Array(items.iter().map(to_json).collect()),
-        Toml::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+fn device_detection(
+    source: &Source<'_>,
+    toml: Spanned<TomlDeviceDetection>,
+) -> Result<DeviceDetection, ConfigError> {
+    let span = toml.span();
+    let toml = toml.into_inner();
+    let records = Records {
+        section: "device_detection",
+        key: "user_agents",
+        span,
+        format: toml.format,
+        file: toml.file,
+    };
+    Ok(DeviceDetection { user_agents: records.read(source, toml.user_agents)? })
+}
+
+/// What geolocation and device detection share: `format = "inline-toml"` with the records under
+/// `key`, or `format = "json"` with a `file`. Without a format, Viceroy has no records.
+struct Records {
+    section: &'static str,
+    key: &'static str,
+    span: Range<usize>,
+    format: Option<Spanned<String>>,
+    file: Option<Spanned<String>>,
+}
+
+impl Records {
+    fn read<T: Default>(self, source: &Source<'_>, records: Option<T>) -> Result<T, ConfigError> {
+        let Records { section, key, span, format, file } = self;
+        let path = format!("local_server.{section}");
+        let hint = format!("write the records inline: `format = \"inline-toml\"` and `[{path}.{key}]`");
+        let Some(format) = format else {
+            return match (file, records) {
+                (Some(file), _) => Err(source.unreadable(format!("{path}.file"), file, &hint)),
+                // Viceroy would quietly ignore them; say so rather than drop them.
+                (None, Some(_)) => Err(source.error(
+                    path,
+                    span,
+                    format!("`{key}` need `format = \"inline-toml\"` beside them"),
+                )),
+                (None, None) => Ok(T::default()),
+            };
+        };
+        match (format.get_ref().as_str(), file) {
+            ("inline-toml", Some(file)) => {
+                let why = format!("`file` goes with `format = \"json\"`; inline-toml records are in `{key}`");
+                Err(source.error(format!("{path}.file"), file.span(), why))
+            }
+            ("inline-toml", None) => records.ok_or_else(|| {
+                source.error(path, span, format!("`format = \"inline-toml\"` needs a `{key}` table"))
+            }),
+            ("json", Some(file)) => Err(source.unreadable(format!("{path}.file"), file, &hint)),
+            ("json", None) => Err(source.error(path, span, "`format = \"json\"` needs a `file`")),
+            _ => Err(source.error(format!("{path}.format"), format.span(), FORMAT_VALUES)),
+        }
     }
+}
+
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for TomlStore<E> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StoreVisitor<E>(PhantomData<E>);
+
+        impl<'de, E: Deserialize<'de>> Visitor<'de> for StoreVisitor<E> {
+            type Value = TomlStore<E>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of tables with `key` and `data`")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(TomlStore::Entries)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ExternalFile::deserialize(de::value::MapAccessDeserializer::new(map)).map(TomlStore::External)
+            }
+        }
+
+        deserializer.deserialize_any(StoreVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for AclFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AclVisitor;
+
+        impl<'de> Visitor<'de> for AclVisitor {
+            type Value = AclFile;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the path of a JSON file, or a table with `file`")
+            }
+
+            fn visit_str<E: de::Error>(self, path: &str) -> Result<Self::Value, E> {
+                Ok(AclFile(path.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                AclFileTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| AclFile(t.file))
+            }
+        }
+
+        deserializer.deserialize_any(AclVisitor)
+    }
+}
+
+/// The text being imported, to turn byte spans into the line and column a person looks for.
+struct Source<'t> {
+    text: &'t str,
+}
+
+impl Source<'_> {
+    fn error(&self, path: String, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let (line, column) = line_column(self.text, span.start);
+        ConfigError { path, line: Some(line), column: Some(column), message: message.into() }
+    }
+
+    /// A `file = "…"` entry: the path, why it cannot be read, and what to write instead.
+    fn unreadable(&self, path: String, file: Spanned<String>, instead: &str) -> ConfigError {
+        let why = format!("`{}` is a file, which this import cannot read; {instead}", file.get_ref());
+        self.error(path, file.span(), why)
+    }
+
+    fn toml_error(&self, path: String, error: toml::de::Error) -> ConfigError {
+        let message = in_toml_terms(error.message());
+        match error.span() {
+            Some(span) => self.error(path, span, message),
+            None => ConfigError::at(path, message),
+        }
+    }
+}
+
+/// serde names the Rust side of a type mismatch (`sequence`, `map`, `struct TomlBackend`); a
+/// person editing TOML thinks in arrays and tables.
+fn in_toml_terms(message: &str) -> String {
+    let mut message = message
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: table");
+    if let Some(i) = message.find("expected struct ").or_else(|| message.find("expected a map")) {
+        message.truncate(i);
+        message.push_str("expected a table");
+    }
+    message
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }

@@ -1,0 +1,183 @@
+// The playground as a person uses it: pick an example, edit the config, send, read the result.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+import { openBrowser, snapshot } from '../lib/browser.mjs';
+import { serveSite, serveOrigin } from '../lib/servers.mjs';
+
+const EXAMPLES = fileURLToPath(new URL('../../dist/examples/', import.meta.url));
+let site, origin, browser;
+
+before(async () => {
+  site = await serveSite();
+  origin = await serveOrigin();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.close();
+  origin?.close();
+});
+
+/** A page with no saved configs, the first example loaded. */
+async function freshPage() {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(site.url);
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.waitForSelector('#module-info:has-text("imports")');
+  page.errors = errors;
+  return page;
+}
+
+async function selectExample(page, name) {
+  await page.selectOption('#example-picker', name);
+  await page.waitForSelector(`#module-info:has-text("${name}"):has-text("imports")`);
+}
+
+/** Sends the request and waits for the run to end. */
+async function send(page) {
+  await page.click('#send');
+  await page.waitForSelector('#trace, #run-error, #run-state:has-text("Cancelled")', { timeout: 30_000 });
+}
+
+async function config(page, edit) {
+  const text = await page.inputValue('#config-editor');
+  await page.fill('#config-editor', JSON.stringify(edit(JSON.parse(text)), null, 2));
+}
+
+const text = (page, selector) => page.textContent(selector);
+
+test('the page loads with an example ready to run', async () => {
+  const page = await freshPage();
+  assert.equal(await page.title(), 'Edgeplay — Fastly Compute in your browser');
+  assert.match(await text(page, '#module-info'), /hello/);
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.equal(await text(page, '#response-body'), 'Hello from Edgeplay!\n');
+  await snapshot(page, 'hello');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('every example runs and answers as it should', async () => {
+  const page = await freshPage();
+  const expectations = {
+    hello: { status: '200 OK', body: /Hello from Edgeplay!/ },
+    inspector: { status: '200 OK', body: /"method": "POST"/ },
+    'caching-proxy': { status: '200 OK', body: /fresh from the origin/ },
+    streaming: { status: '200 OK', body: /chunk 1 of 5\nchunk 2 of 5\nchunk 3 of 5\nchunk 4 of 5\nchunk 5 of 5/ },
+    fanout: { status: '200 OK', body: /"alpha"[\s\S]*"bravo"[\s\S]*"charlie"/ },
+    stores: { status: '200 OK', body: /hello from config store/ },
+    logging: { status: '200 OK', body: /logged 3 lines/ },
+    panic: { status: '500 Internal Server Error', error: /something went wrong/ },
+  };
+  for (const [name, expected] of Object.entries(expectations)) {
+    await selectExample(page, name);
+    await send(page);
+    assert.equal(await text(page, '#response-status'), expected.status, name);
+    if (expected.body) assert.match(await text(page, '#response-body'), expected.body, name);
+    if (expected.error) assert.match(await text(page, '#run-error'), expected.error, name);
+    await snapshot(page, `example-${name}`);
+  }
+  await page.close();
+});
+
+test('a module file can be uploaded and run', async () => {
+  const page = await freshPage();
+  await page.setInputFiles('#file-input', `${EXAMPLES}/stores.wasm`);
+  await page.waitForSelector('#module-info:has-text("stores.wasm")');
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#response-body'), /"key": "greeting"/);
+  await page.close();
+});
+
+test('a mock backend answers offline and the trace shows it', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'caching-proxy');
+  await send(page);
+  assert.match(await text(page, '#response-body'), /fresh from the origin/);
+  assert.match(await text(page, '.trace-backend'), /httpme \(mock\)/);
+  await page.close();
+});
+
+test('a CORS origin on 127.0.0.1 is reached through fetch', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'caching-proxy');
+  await config(page, () => ({ backends: { httpme: { url: origin.url } } }));
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#response-body'), /hello from the test origin/);
+  assert.equal(origin.seen.at(-1).headers['x-edgeplay'], '1', 'the guest added its header');
+  assert.match(await text(page, '.trace-backend'), new RegExp(`GET ${origin.url}/ → 200`));
+  assert.match(await text(page, '.trace-backend'), /not sent by the browser: host/);
+  await snapshot(page, 'cors-origin');
+  await page.close();
+});
+
+test('a refused backend is the guest\'s error and the page says why', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'caching-proxy');
+  await config(page, () => ({ backends: { httpme: { url: 'http://127.0.0.1:9' } } }));
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '502 Bad Gateway');
+  assert.match(await text(page, '.trace-backend'), /failed: blocked by the browser/);
+  await page.close();
+});
+
+test('malformed JSON shows line and column, and the last valid config still runs', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'stores');
+  const valid = await page.inputValue('#config-editor');
+  await page.fill('#config-editor', valid.replace('"flags"', '"flags" oops'));
+  assert.match(await text(page, '#config-error'), /Line \d+, column \d+/);
+  await snapshot(page, 'config-error');
+  await send(page);
+  assert.match(await text(page, '#response-body'), /hi from dictionary/);
+  await page.fill('#config-editor', '{ "backends": { "x": { "ulr": "http://a" } } }');
+  assert.match(await text(page, '#config-error'), /backends\.x\.ulr: unknown field/);
+  await page.close();
+});
+
+test('a panicking guest shows the panic and its stderr', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'panic');
+  await send(page);
+  assert.match(await text(page, '#run-error'), /panic: the guest panicked: something went wrong/);
+  await page.click('#tab-stderr');
+  assert.match(await text(page, '#stderr'), /about to panic/);
+  await snapshot(page, 'panic');
+  await page.close();
+});
+
+test('a spinning guest is cancelled and the page keeps answering', async () => {
+  const page = await freshPage();
+  await page.setInputFiles('#file-input', `${EXAMPLES}/spin.wasm`);
+  await page.waitForSelector('#module-info:has-text("spin.wasm")');
+  await page.click('#send');
+  await page.waitForSelector('#cancel');
+  // The page's own thread is free while the guest spins in the worker.
+  await page.fill('#req-url', 'http://localhost/still-responsive');
+  assert.equal(await page.inputValue('#req-url'), 'http://localhost/still-responsive');
+  await page.click('#cancel');
+  await page.waitForSelector('#run-state:has-text("Cancelled")');
+  await selectExample(page, 'hello');
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  await page.close();
+});
+
+test('the trace shows each backend fetch of a fan-out', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'fanout');
+  await send(page);
+  const rows = await page.$$eval('.trace-backend .label', (labels) => labels.map((l) => l.textContent));
+  assert.deepEqual(rows.sort(), ['a (mock)', 'b (mock)', 'c (mock)']);
+  await snapshot(page, 'fanout-trace');
+  await page.close();
+});

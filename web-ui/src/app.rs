@@ -1,0 +1,383 @@
+//! The page: state lifted into one reducer, the worker behind it, components around it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde_bytes::ByteBuf;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker};
+use yew::prelude::*;
+
+use crate::components::{ConfigEditor, LogsView, ModulePanel, RequestComposer, ResponseView, TraceView};
+use crate::protocol::{FromWorker, ModuleSummary, RequestSpec, RunReport, ToWorker};
+
+/// An example guest, as `examples/examples.json` lists it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Example {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub request: ExampleRequest,
+    pub picker: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ExampleRequest {
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModuleState {
+    Empty,
+    Loading(String),
+    Loaded(ModuleSummary),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    Idle,
+    Running { head: Option<(u16, Vec<(String, String)>)>, body: Vec<u8> },
+    Done(Box<RunReport>),
+    Cancelled,
+    Failed(String),
+}
+
+/// The request as the composer edits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestDraft {
+    pub method: String,
+    pub url: String,
+    /// `Name: value` lines.
+    pub headers: String,
+    pub body: String,
+    pub client_ip: String,
+}
+
+impl RequestDraft {
+    fn from_example(example: &ExampleRequest) -> Self {
+        RequestDraft {
+            method: example.method.clone(),
+            url: example.url.clone(),
+            headers: example.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n"),
+            body: example.body.clone().unwrap_or_default(),
+            client_ip: String::new(),
+        }
+    }
+
+    pub fn spec(&self) -> RequestSpec {
+        RequestSpec {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self
+                .headers
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .filter(|(n, _)| !n.is_empty())
+                .collect(),
+            body: ByteBuf::from(self.body.clone().into_bytes()),
+            client_ip: Some(self.client_ip.trim().to_string()).filter(|ip| !ip.is_empty()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub examples: Vec<Example>,
+    pub selected: Option<String>,
+    pub module: ModuleState,
+    pub config_text: String,
+    pub request: RequestDraft,
+    pub run: RunState,
+}
+
+pub enum Action {
+    Examples(Vec<Example>),
+    Select(String),
+    Loading(String),
+    Worker(FromWorker),
+    ConfigText(String),
+    Request(RequestDraft),
+    Started,
+    Cancelled,
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut state = (*self).clone();
+        match action {
+            Action::Examples(examples) => state.examples = examples,
+            Action::Select(name) => {
+                if let Some(example) = state.examples.iter().find(|e| e.name == name) {
+                    state.request = RequestDraft::from_example(&example.request);
+                }
+                state.selected = Some(name);
+                state.run = RunState::Idle;
+            }
+            Action::Loading(name) => state.module = ModuleState::Loading(name),
+            Action::ConfigText(text) => state.config_text = text,
+            Action::Request(request) => state.request = request,
+            Action::Started => state.run = RunState::Running { head: None, body: Vec::new() },
+            Action::Cancelled => state.run = RunState::Cancelled,
+            Action::Worker(message) => match message {
+                FromWorker::Ready => {}
+                FromWorker::Loaded { info } => state.module = ModuleState::Loaded(info),
+                FromWorker::LoadFailed { message } => state.module = ModuleState::Failed(message),
+                FromWorker::Head { status, headers, .. } => {
+                    if let RunState::Running { head, .. } = &mut state.run {
+                        *head = Some((status, headers));
+                    }
+                }
+                FromWorker::Chunk { bytes } => {
+                    if let RunState::Running { body, .. } = &mut state.run {
+                        body.extend_from_slice(&bytes);
+                    }
+                }
+                FromWorker::Done { report } => state.run = RunState::Done(Box::new(report)),
+                FromWorker::RunFailed { message } => state.run = RunState::Failed(message),
+            },
+        }
+        Rc::new(state)
+    }
+}
+
+/// The worker and what it needs to be restarted after a cancel.
+struct WorkerLink {
+    worker: Worker,
+    /// The loaded module, resent to a fresh worker.
+    module: Option<(String, Rc<Vec<u8>>)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+fn spawn_worker(dispatch: Callback<FromWorker>) -> (Worker, Closure<dyn FnMut(MessageEvent)>) {
+    let worker = Worker::new("./worker_loader.js").expect("the worker script is part of the site");
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+            Ok(message) => dispatch.emit(message),
+            Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    (worker, on_message)
+}
+
+fn send(worker: &Worker, message: &ToWorker) {
+    if let Ok(value) = serde_wasm_bindgen::to_value(message) {
+        let _ = worker.post_message(&value);
+    }
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+const CONFIG_KEY: &str = "edgeplay.config.";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(|| State {
+        examples: Vec::new(),
+        selected: None,
+        module: ModuleState::Empty,
+        config_text: "{}".into(),
+        request: RequestDraft::from_example(&ExampleRequest {
+            method: "GET".into(),
+            url: "http://localhost/".into(),
+            headers: Vec::new(),
+            body: None,
+        }),
+        run: RunState::Idle,
+    });
+    let link: Rc<RefCell<Option<WorkerLink>>> = use_mut_ref(|| None);
+
+    // Start the worker once; its messages feed the reducer.
+    {
+        let link = link.clone();
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let on_message = Callback::from(move |m| dispatch.dispatch(Action::Worker(m)));
+            let (worker, closure) = spawn_worker(on_message);
+            *link.borrow_mut() = Some(WorkerLink { worker, module: None, _on_message: closure });
+        });
+    }
+
+    // Load the example list, then the first example.
+    let load_module = {
+        let link = link.clone();
+        let dispatch = state.dispatcher();
+        Callback::from(move |(name, bytes, config): (String, Rc<Vec<u8>>, String)| {
+            dispatch.dispatch(Action::Loading(name.clone()));
+            if let Some(link) = link.borrow_mut().as_mut() {
+                send(&link.worker, &ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config });
+                link.module = Some((name, bytes));
+            }
+        })
+    };
+    let select_example = {
+        let dispatch = state.dispatcher();
+        let load_module = load_module.clone();
+        Callback::from(move |name: String| {
+            dispatch.dispatch(Action::Select(name.clone()));
+            let (dispatch, load_module) = (dispatch.clone(), load_module.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                dispatch.dispatch(Action::Loading(name.clone()));
+                let saved = local_storage().and_then(|s| s.get_item(&format!("{CONFIG_KEY}{name}")).ok().flatten());
+                let config = match saved {
+                    Some(text) => text,
+                    None => fetch_bytes(&format!("examples/{name}.json"))
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_else(|_| "{}".into()),
+                };
+                dispatch.dispatch(Action::ConfigText(config.clone()));
+                match fetch_bytes(&format!("examples/{name}.wasm")).await {
+                    Ok(bytes) => load_module.emit((name, Rc::new(bytes), config)),
+                    Err(e) => dispatch.dispatch(Action::Worker(FromWorker::LoadFailed { message: e })),
+                }
+            });
+        })
+    };
+    {
+        let dispatch = state.dispatcher();
+        let select_example = select_example.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let examples: Vec<Example> = fetch_bytes("examples/examples.json")
+                    .await
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                let first = examples.iter().find(|e| e.picker).map(|e| e.name.clone());
+                dispatch.dispatch(Action::Examples(examples));
+                if let Some(first) = first {
+                    select_example.emit(first);
+                }
+            });
+        });
+    }
+
+    let on_upload = {
+        let load_module = load_module.clone();
+        let dispatch = state.dispatcher();
+        let config = state.config_text.clone();
+        Callback::from(move |(name, bytes): (String, Vec<u8>)| {
+            dispatch.dispatch(Action::Select(name.clone()));
+            load_module.emit((name, Rc::new(bytes), config.clone()));
+        })
+    };
+
+    let on_config = {
+        let dispatch = state.dispatcher();
+        let selected = state.selected.clone();
+        Callback::from(move |text: String| {
+            if let (Some(storage), Some(name)) = (local_storage(), &selected) {
+                let _ = storage.set_item(&format!("{CONFIG_KEY}{name}"), &text);
+            }
+            dispatch.dispatch(Action::ConfigText(text));
+        })
+    };
+
+    // Send runs with the last config that parses: an invalid edit never loses a working setup.
+    let valid_config = use_mut_ref(|| String::from("{}"));
+    if host_core::Config::from_json(&state.config_text).is_ok() {
+        *valid_config.borrow_mut() = state.config_text.clone();
+    }
+
+    let on_send = {
+        let link = link.clone();
+        let dispatch = state.dispatcher();
+        let request = state.request.clone();
+        let valid_config = valid_config.clone();
+        let ready = matches!(state.module, ModuleState::Loaded(_));
+        Callback::from(move |_| {
+            if !ready {
+                return;
+            }
+            if let Some(link) = link.borrow().as_ref() {
+                dispatch.dispatch(Action::Started);
+                send(&link.worker, &ToWorker::Run { config: valid_config.borrow().clone(), request: request.spec() });
+            }
+        })
+    };
+
+    // Cancel ends the worker at once, whatever the guest is doing, and starts a fresh one.
+    let on_cancel = {
+        let link = link.clone();
+        let dispatch = state.dispatcher();
+        let config = valid_config.clone();
+        Callback::from(move |_| {
+            let mut slot = link.borrow_mut();
+            let Some(old) = slot.take() else { return };
+            old.worker.terminate();
+            let dispatch_messages = dispatch.clone();
+            let on_message = Callback::from(move |m| dispatch_messages.dispatch(Action::Worker(m)));
+            let (worker, closure) = spawn_worker(on_message);
+            if let Some((name, bytes)) = &old.module {
+                send(&worker, &ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config: config.borrow().clone() });
+            }
+            *slot = Some(WorkerLink { worker, module: old.module, _on_message: closure });
+            dispatch.dispatch(Action::Cancelled);
+        })
+    };
+
+    let on_request = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |draft| dispatch.dispatch(Action::Request(draft)))
+    };
+
+    let running = matches!(state.run, RunState::Running { .. });
+    html! {
+        <div class="app">
+            <header class="topbar">
+                <h1>{ "Edgeplay" }</h1>
+                <span class="tagline">{ "Fastly Compute in your browser" }</span>
+            </header>
+            <main class="columns">
+                <section class="column" aria-label="Module and config">
+                    <ModulePanel examples={state.examples.clone()} selected={state.selected.clone()}
+                        module={state.module.clone()} on_select={select_example} on_upload={on_upload} />
+                    <ConfigEditor text={state.config_text.clone()} on_change={on_config} />
+                </section>
+                <section class="column" aria-label="Request and response">
+                    <RequestComposer draft={state.request.clone()} on_change={on_request}
+                        on_send={on_send} on_cancel={on_cancel} running={running}
+                        ready={matches!(state.module, ModuleState::Loaded(_))} />
+                    <ResponseView run={state.run.clone()} />
+                    if let RunState::Done(report) = &state.run {
+                        <TraceView report={(**report).clone()} />
+                        <LogsView report={(**report).clone()} />
+                    }
+                </section>
+            </main>
+        </div>
+    }
+}
+
+/// The page's entry point.
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}

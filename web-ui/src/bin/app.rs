@@ -1,0 +1,3 @@
+fn main() {
+    web_ui::app::start();
+}

@@ -1,0 +1,78 @@
+//! The request to send: method, URL, headers, body, client IP. Ctrl+Enter sends.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, KeyboardEvent};
+use yew::prelude::*;
+
+use crate::app::RequestDraft;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub draft: RequestDraft,
+    pub on_change: Callback<RequestDraft>,
+    pub on_send: Callback<()>,
+    pub on_cancel: Callback<()>,
+    pub running: bool,
+    pub ready: bool,
+}
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+#[function_component(RequestComposer)]
+pub fn request_composer(props: &Props) -> Html {
+    let edit = |apply: fn(&mut RequestDraft, String)| {
+        let on_change = props.on_change.clone();
+        let draft = props.draft.clone();
+        move |value: String| {
+            let mut draft = draft.clone();
+            apply(&mut draft, value);
+            on_change.emit(draft);
+        }
+    };
+    let set_method = edit(|d, v| d.method = v);
+    let set_url = edit(|d, v| d.url = v);
+    let set_headers = edit(|d, v| d.headers = v);
+    let set_body = edit(|d, v| d.body = v);
+    let set_ip = edit(|d, v| d.client_ip = v);
+    let on_key = {
+        let on_send = props.on_send.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" && (e.ctrl_key() || e.meta_key()) {
+                e.prevent_default();
+                on_send.emit(());
+            }
+        })
+    };
+    html! {
+        <div class="panel" onkeydown={on_key}>
+            <div class="panel-title">{ "Request" }</div>
+            <div class="row">
+                <select id="req-method" aria-label="Method"
+                    onchange={Callback::from(move |e: Event| set_method(e.target_unchecked_into::<HtmlSelectElement>().value()))}>
+                    { for METHODS.iter().map(|m| html! { <option selected={props.draft.method == *m}>{ *m }</option> }) }
+                </select>
+                <input id="req-url" class="grow mono" aria-label="URL" value={props.draft.url.clone()}
+                    oninput={Callback::from(move |e: InputEvent| set_url(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                if props.running {
+                    <button id="cancel" class="danger" onclick={props.on_cancel.reform(|_| ())}>{ "Cancel" }</button>
+                } else {
+                    <button id="send" class="primary" disabled={!props.ready} title="Ctrl+Enter"
+                        onclick={props.on_send.reform(|_| ())}>{ "Send" }</button>
+                }
+            </div>
+            <div class="grid2">
+                <label>{ "Headers" }
+                    <textarea id="req-headers" class="mono" rows="3" placeholder="Name: value" value={props.draft.headers.clone()}
+                        oninput={Callback::from(move |e: InputEvent| set_headers(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
+                </label>
+                <label>{ "Body" }
+                    <textarea id="req-body" class="mono" rows="3" value={props.draft.body.clone()}
+                        oninput={Callback::from(move |e: InputEvent| set_body(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
+                </label>
+            </div>
+            <label class="row small">{ "Client IP" }
+                <input id="req-client-ip" class="mono" placeholder="from config" value={props.draft.client_ip.clone()}
+                    oninput={Callback::from(move |e: InputEvent| set_ip(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+            </label>
+        </div>
+    }
+}

@@ -1,0 +1,61 @@
+//! What happened inside: a waterfall of the guest's run and each backend request, the totals,
+//! and how often each hostcall was made.
+
+use yew::prelude::*;
+
+use crate::protocol::RunReport;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub report: RunReport,
+}
+
+#[function_component(TraceView)]
+pub fn trace_view(props: &Props) -> Html {
+    let report = &props.report;
+    let total = report.stats.wall_ms.max(0.001);
+    let bar = |start: f64, end: f64| {
+        let left = (start / total * 100.0).clamp(0.0, 100.0);
+        let width = ((end - start) / total * 100.0).clamp(0.5, 100.0 - left);
+        format!("left: {left:.2}%; width: {width:.2}%")
+    };
+    html! {
+        <div class="panel" id="trace">
+            <div class="panel-title">{ "Trace" }<span class="spacer" />
+                <span class="muted small">{ format!("{} hostcalls", report.stats.hostcalls) }</span></div>
+            <div class="waterfall">
+                <div class="lane">
+                    <span class="label">{ "guest" }</span>
+                    <span class="track"><span class="bar guest" style={bar(0.0, total)} /></span>
+                    <span class="time">{ format!("{:.1} ms", report.stats.wall_ms) }</span>
+                </div>
+                { for report.trace.iter().map(|row| {
+                    let end = row.end_ms.unwrap_or(total);
+                    let outcome = match (&row.status, &row.error) {
+                        (Some(status), _) => status.to_string(),
+                        (None, Some(error)) => format!("failed: {error}"),
+                        _ => "no answer".to_string(),
+                    };
+                    html! {
+                        <div class="lane trace-backend" title={row.url.clone()}>
+                            <span class="label">{ format!("{}{}", row.backend, if row.mock { " (mock)" } else { "" }) }</span>
+                            <span class="track"><span class={classes!("bar", if row.error.is_some() { "failed" } else { "backend" })} style={bar(row.start_ms, end)} /></span>
+                            <span class="time">{ format!("{:.1} ms", end - row.start_ms) }</span>
+                            <div class="detail mono small">
+                                { format!("{} {} → {outcome}", row.method, row.url) }
+                                if !row.dropped_headers.is_empty() {
+                                    <div class="warning">{ format!("not sent by the browser: {}", row.dropped_headers.join(", ")) }</div>
+                                }
+                            </div>
+                        </div>
+                    }
+                }) }
+            </div>
+            <details><summary>{ "Hostcalls" }</summary>
+                <table class="mono small">
+                    { for report.hostcalls.iter().map(|(name, count)| html! { <tr><td>{ name }</td><td class="count">{ count }</td></tr> }) }
+                </table>
+            </details>
+        </div>
+    }
+}
