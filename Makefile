@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: setup tools guests examples dist test e2e bench serve local-server abi-coverage clean
+.PHONY: setup tools browser guests examples dist test e2e bench serve local-server abi-coverage clean
 
 ## Rust targets: guests build for wasm32-wasip1; host-core proves no_std on wasm32v1-none;
 ## the playground builds for wasm32-unknown-unknown.
@@ -28,6 +28,10 @@ tools: setup
 ## The example guests (also the fixtures the tests run).
 guests: setup
 	cd guests && $(CARGO) build --release --locked
+
+## Debian's Chromium for the end-to-end tests (playwright-core drives it; it downloads nothing).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 ## The examples the playground offers: each guest's module, its config, and the manifest.
 examples: guests
@@ -45,6 +49,11 @@ dist: tools examples
 test: guests
 	$(CARGO) build -p host-core --no-default-features --target wasm32v1-none --locked
 	$(CARGO) test --workspace --exclude web-ui --lib --bins --tests --locked
+	$(MAKE) e2e
+
+## The built playground in headless Chromium.
+e2e: dist browser
+	cd e2e && npm ci --no-audit --no-fund && npm test
 
 bench: guests
 	$(CARGO) bench -p host-core --bench startup --locked

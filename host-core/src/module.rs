@@ -402,6 +402,8 @@ impl<'a> Reader<'a> {
             for _ in 0..self.leb()? {
                 let (name, version) = (self.string()?, self.string()?);
                 if field == "language" || field == "processed-by" || field == "sdk" {
+                    // Versions often carry a URL and a commit in parentheses: keep the number.
+                    let version = version.split(" (").next().unwrap_or(version).trim();
                     parts.push(if version.is_empty() { name.to_string() } else { format!("{name} {version}") });
                 }
             }

@@ -154,27 +154,56 @@ impl Reducible for State {
 
 /// The worker and what it needs to be restarted after a cancel.
 struct WorkerLink {
-    worker: Worker,
+    worker: WorkerHandle,
     /// The loaded module, resent to a fresh worker.
     module: Option<(String, Rc<Vec<u8>>)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
-fn spawn_worker(dispatch: Callback<FromWorker>) -> (Worker, Closure<dyn FnMut(MessageEvent)>) {
-    let worker = Worker::new("./worker_loader.js").expect("the worker script is part of the site");
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
-            Ok(message) => dispatch.emit(message),
-            Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
+/// A worker that holds messages until it says it is ready: a worker only listens once its
+/// wasm has started, and messages sent before that would be lost.
+#[derive(Clone)]
+struct WorkerHandle {
+    worker: Worker,
+    ready: Rc<std::cell::Cell<bool>>,
+    queued: Rc<RefCell<Vec<JsValue>>>,
+    _on_message: Rc<Closure<dyn FnMut(MessageEvent)>>,
+}
+
+impl WorkerHandle {
+    fn spawn(dispatch: Callback<FromWorker>) -> WorkerHandle {
+        let worker = Worker::new("./worker_loader.js").expect("the worker script is part of the site");
+        let ready = Rc::new(std::cell::Cell::new(false));
+        let queued: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+        let on_message = {
+            let (worker, ready, queued) = (worker.clone(), ready.clone(), queued.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+                    Ok(FromWorker::Ready) => {
+                        ready.set(true);
+                        for message in queued.borrow_mut().drain(..) {
+                            let _ = worker.post_message(&message);
+                        }
+                    }
+                    Ok(message) => dispatch.emit(message),
+                    Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
+                }
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        WorkerHandle { worker, ready, queued, _on_message: Rc::new(on_message) }
+    }
+
+    fn send(&self, message: &ToWorker) {
+        let Ok(value) = serde_wasm_bindgen::to_value(message) else { return };
+        if self.ready.get() {
+            let _ = self.worker.post_message(&value);
+        } else {
+            self.queued.borrow_mut().push(value);
         }
-    });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    (worker, on_message)
-}
+    }
 
-fn send(worker: &Worker, message: &ToWorker) {
-    if let Ok(value) = serde_wasm_bindgen::to_value(message) {
-        let _ = worker.post_message(&value);
+    fn terminate(&self) {
+        self.worker.terminate();
     }
 }
 
@@ -220,8 +249,7 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
             let on_message = Callback::from(move |m| dispatch.dispatch(Action::Worker(m)));
-            let (worker, closure) = spawn_worker(on_message);
-            *link.borrow_mut() = Some(WorkerLink { worker, module: None, _on_message: closure });
+            *link.borrow_mut() = Some(WorkerLink { worker: WorkerHandle::spawn(on_message), module: None });
         });
     }
 
@@ -232,7 +260,7 @@ pub fn app() -> Html {
         Callback::from(move |(name, bytes, config): (String, Rc<Vec<u8>>, String)| {
             dispatch.dispatch(Action::Loading(name.clone()));
             if let Some(link) = link.borrow_mut().as_mut() {
-                send(&link.worker, &ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config });
+                link.worker.send(&ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config });
                 link.module = Some((name, bytes));
             }
         })
@@ -319,7 +347,7 @@ pub fn app() -> Html {
             }
             if let Some(link) = link.borrow().as_ref() {
                 dispatch.dispatch(Action::Started);
-                send(&link.worker, &ToWorker::Run { config: valid_config.borrow().clone(), request: request.spec() });
+                link.worker.send(&ToWorker::Run { config: valid_config.borrow().clone(), request: request.spec() });
             }
         })
     };
@@ -335,11 +363,11 @@ pub fn app() -> Html {
             old.worker.terminate();
             let dispatch_messages = dispatch.clone();
             let on_message = Callback::from(move |m| dispatch_messages.dispatch(Action::Worker(m)));
-            let (worker, closure) = spawn_worker(on_message);
+            let worker = WorkerHandle::spawn(on_message);
             if let Some((name, bytes)) = &old.module {
-                send(&worker, &ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config: config.borrow().clone() });
+                worker.send(&ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config: config.borrow().clone() });
             }
-            *slot = Some(WorkerLink { worker, module: old.module, _on_message: closure });
+            *slot = Some(WorkerLink { worker, module: old.module });
             dispatch.dispatch(Action::Cancelled);
         })
     };
