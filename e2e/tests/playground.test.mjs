@@ -97,6 +97,20 @@ test('a module file can be uploaded and run', async () => {
   await page.close();
 });
 
+test('a module loads from a URL, and an unreachable URL says why', async () => {
+  const page = await freshPage();
+  await page.fill('#module-url', `${site.url}examples/logging.wasm`);
+  await page.click('#module-url-load');
+  await page.waitForSelector('#module-info:has-text("logging.wasm"):has-text("imports")');
+  await send(page);
+  assert.match(await text(page, '#response-body'), /logged 3 lines/);
+  await page.fill('#module-url', 'http://127.0.0.1:9/app.wasm');
+  await page.click('#module-url-load');
+  await page.waitForSelector('#module-error');
+  assert.match(await text(page, '#module-error'), /could not download http:\/\/127\.0\.0\.1:9\/app\.wasm/);
+  await page.close();
+});
+
 test('a mock backend answers offline and the trace shows it', async () => {
   const page = await freshPage();
   await selectExample(page, 'caching-proxy');

@@ -37,7 +37,8 @@ pub struct ExampleRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModuleState {
     Empty,
-    Loading(String),
+    /// Bytes received so far and the total, when the server says it.
+    Loading { name: String, progress: Option<(usize, Option<usize>)> },
     Loaded(ModuleSummary),
     Failed(String),
 }
@@ -56,8 +57,7 @@ pub enum RunState {
 pub struct RequestDraft {
     pub method: String,
     pub url: String,
-    /// `Name: value` lines.
-    pub headers: String,
+    pub headers: Vec<(String, String)>,
     pub body: String,
     pub client_ip: String,
 }
@@ -67,7 +67,7 @@ impl RequestDraft {
         RequestDraft {
             method: example.method.clone(),
             url: example.url.clone(),
-            headers: example.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n"),
+            headers: example.headers.clone(),
             body: example.body.clone().unwrap_or_default(),
             client_ip: String::new(),
         }
@@ -79,8 +79,7 @@ impl RequestDraft {
             url: self.url.clone(),
             headers: self
                 .headers
-                .lines()
-                .filter_map(|line| line.split_once(':'))
+                .iter()
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
                 .filter(|(n, _)| !n.is_empty())
                 .collect(),
@@ -104,6 +103,7 @@ pub enum Action {
     Examples(Vec<Example>),
     Select(String),
     Loading(String),
+    Progress(usize, Option<usize>),
     Worker(FromWorker),
     ConfigText(String),
     Request(RequestDraft),
@@ -125,7 +125,12 @@ impl Reducible for State {
                 state.selected = Some(name);
                 state.run = RunState::Idle;
             }
-            Action::Loading(name) => state.module = ModuleState::Loading(name),
+            Action::Loading(name) => state.module = ModuleState::Loading { name, progress: None },
+            Action::Progress(loaded, total) => {
+                if let ModuleState::Loading { progress, .. } = &mut state.module {
+                    *progress = Some((loaded, total));
+                }
+            }
             Action::ConfigText(text) => state.config_text = text,
             Action::Request(request) => state.request = request,
             Action::Started => state.run = RunState::Running { head: None, body: Vec::new() },
@@ -218,6 +223,36 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     }
     let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Downloads a module, reporting bytes received as they arrive.
+async fn fetch_with_progress(url: &str, on_progress: impl Fn(usize, Option<usize>)) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| {
+            format!(
+                "could not download {url}: the server is unreachable, or it does not let this page read \
+                 the file (it must answer with Access-Control-Allow-Origin)"
+            )
+        })?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("could not download {url}: HTTP {}", response.status()));
+    }
+    let total = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok());
+    let Some(body) = response.body() else { return Ok(Vec::new()) };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: download interrupted ({e:?})"))?;
+        if js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(bytes);
+        }
+        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| format!("{e:?}"))?.unchecked_into();
+        bytes.extend_from_slice(&value.to_vec());
+        on_progress(bytes.len(), total);
+    }
 }
 
 const CONFIG_KEY: &str = "edgeplay.config.";
@@ -318,6 +353,25 @@ pub fn app() -> Html {
         })
     };
 
+    let on_load_url = {
+        let load_module = load_module.clone();
+        let dispatch = state.dispatcher();
+        let config = state.config_text.clone();
+        Callback::from(move |url: String| {
+            let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("module.wasm").to_string();
+            dispatch.dispatch(Action::Select(name.clone()));
+            dispatch.dispatch(Action::Loading(name.clone()));
+            let (dispatch, load_module, config) = (dispatch.clone(), load_module.clone(), config.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let progress = dispatch.clone();
+                match fetch_with_progress(&url, move |loaded, total| progress.dispatch(Action::Progress(loaded, total))).await {
+                    Ok(bytes) => load_module.emit((name, Rc::new(bytes), config)),
+                    Err(message) => dispatch.dispatch(Action::Worker(FromWorker::LoadFailed { message })),
+                }
+            });
+        })
+    };
+
     let on_config = {
         let dispatch = state.dispatcher();
         let selected = state.selected.clone();
@@ -387,7 +441,7 @@ pub fn app() -> Html {
             <main class="columns">
                 <section class="column" aria-label="Module and config">
                     <ModulePanel examples={state.examples.clone()} selected={state.selected.clone()}
-                        module={state.module.clone()} on_select={select_example} on_upload={on_upload} />
+                        module={state.module.clone()} on_select={select_example} on_upload={on_upload} on_load_url={on_load_url} />
                     <ConfigEditor text={state.config_text.clone()} on_change={on_config} />
                 </section>
                 <section class="column" aria-label="Request and response">

@@ -41,6 +41,19 @@ pub fn config_editor(props: &Props) -> Html {
         })
     };
     let looks_like_toml = props.text.contains("[local_server");
+    // Line numbers beside the text, the error's line marked; they scroll with the text.
+    let gutter = use_node_ref();
+    let on_scroll = {
+        let gutter = gutter.clone();
+        Callback::from(move |e: Event| {
+            let area: HtmlTextAreaElement = e.target_unchecked_into();
+            if let Some(gutter) = gutter.cast::<web_sys::Element>() {
+                gutter.set_scroll_top(area.scroll_top());
+            }
+        })
+    };
+    let error_line = error.as_ref().and_then(|e| e.line);
+    let lines = props.text.split('\n').count().max(1);
     html! {
         <div class="panel config">
             <div class="panel-title">
@@ -51,9 +64,16 @@ pub fn config_editor(props: &Props) -> Html {
                 }
                 <button id="config-format" onclick={on_format} disabled={error.is_some()}>{ "Format" }</button>
             </div>
-            <textarea id="config-editor" class={classes!("code", error.is_some().then_some("invalid"))}
-                spellcheck="false" value={props.text.clone()} oninput={on_input}
-                aria-invalid={error.is_some().to_string()} aria-describedby="config-error" />
+            <div class="editor">
+                <div class="gutter mono" ref={gutter} aria-hidden="true">
+                    { for (1..=lines).map(|n| html! {
+                        <div class={classes!((Some(n) == error_line).then_some("error-line"))}>{ n }</div>
+                    }) }
+                </div>
+                <textarea id="config-editor" class={classes!("code", error.is_some().then_some("invalid"))}
+                    spellcheck="false" wrap="off" value={props.text.clone()} oninput={on_input} onscroll={on_scroll}
+                    aria-invalid={error.is_some().to_string()} aria-describedby="config-error" />
+            </div>
             <div id="config-error" class={if error.is_some() { "error" } else { "ok" }} role="status">
                 { match &error {
                     Some(e) => format!("{}{}", match (e.line, e.column) {

@@ -14,6 +14,7 @@ pub struct Props {
     pub module: ModuleState,
     pub on_select: Callback<String>,
     pub on_upload: Callback<(String, Vec<u8>)>,
+    pub on_load_url: Callback<String>,
 }
 
 fn read_file(file: File, on_upload: Callback<(String, Vec<u8>)>) {
@@ -63,6 +64,20 @@ pub fn module_panel(props: &Props) -> Html {
         let dragging = dragging.clone();
         Callback::from(move |_: DragEvent| dragging.set(false))
     };
+    let url = use_state(String::new);
+    let on_url_input = {
+        let url = url.clone();
+        Callback::from(move |e: InputEvent| url.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let on_url_submit = {
+        let (url, on_load_url) = (url.clone(), props.on_load_url.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !url.trim().is_empty() {
+                on_load_url.emit(url.trim().to_string());
+            }
+        })
+    };
     let description = props
         .examples
         .iter()
@@ -89,10 +104,26 @@ pub fn module_panel(props: &Props) -> Html {
                 <p class="hint">{ description }</p>
             }
             <div class={drop_class}>{ "or drop a .wasm file here" }</div>
+            <form class="row url-row" onsubmit={on_url_submit}>
+                <input id="module-url" class="grow mono" type="url" placeholder="or load from a URL: https://…/app.wasm"
+                    aria-label="Module URL" value={(*url).clone()} oninput={on_url_input} />
+                <button id="module-url-load" type="submit">{ "Load" }</button>
+            </form>
             <div id="module-info" class="module-info">
                 { match &props.module {
                     ModuleState::Empty => html! { <span class="muted">{ "No module loaded" }</span> },
-                    ModuleState::Loading(name) => html! { <span class="muted">{ format!("Loading {name}…") }</span> },
+                    ModuleState::Loading { name, progress } => html! {
+                        <>
+                            <span class="muted">{ match progress {
+                                Some((loaded, Some(total))) => format!("Loading {name}… {} of {}", human_bytes(*loaded), human_bytes(*total)),
+                                Some((loaded, None)) => format!("Loading {name}… {}", human_bytes(*loaded)),
+                                None => format!("Loading {name}…"),
+                            } }</span>
+                            if let Some((loaded, total)) = progress {
+                                <progress id="load-progress" max={total.unwrap_or(0).max(*loaded).to_string()} value={loaded.to_string()} />
+                            }
+                        </>
+                    },
                     ModuleState::Failed(message) => html! { <pre id="module-error" class="error">{ message }</pre> },
                     ModuleState::Loaded(info) => html! {
                         <>

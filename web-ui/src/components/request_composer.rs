@@ -30,7 +30,51 @@ pub fn request_composer(props: &Props) -> Html {
     };
     let set_method = edit(|d, v| d.method = v);
     let set_url = edit(|d, v| d.url = v);
-    let set_headers = edit(|d, v| d.headers = v);
+    let headers_table = {
+        let (on_change, draft) = (props.on_change.clone(), props.draft.clone());
+        let update = move |index: usize, name: Option<String>, value: Option<String>| {
+            let mut draft = draft.clone();
+            if index == draft.headers.len() {
+                draft.headers.push((String::new(), String::new()));
+            }
+            if let Some(name) = name {
+                draft.headers[index].0 = name;
+            }
+            if let Some(value) = value {
+                draft.headers[index].1 = value;
+            }
+            on_change.emit(draft);
+        };
+        let remove = {
+            let (on_change, draft) = (props.on_change.clone(), props.draft.clone());
+            move |index: usize| {
+                let mut draft = draft.clone();
+                draft.headers.remove(index);
+                on_change.emit(draft);
+            }
+        };
+        // One empty row at the end is where a new header is typed.
+        let rows = props.draft.headers.iter().cloned().chain(std::iter::once((String::new(), String::new())));
+        html! {
+            <table class="headers-table">
+                { for rows.enumerate().map(|(i, (name, value))| {
+                    let last = i == props.draft.headers.len();
+                    let (set_name, set_value, remove) = (update.clone(), update.clone(), remove.clone());
+                    html! {
+                        <tr>
+                            <td><input id={format!("req-header-name-{i}")} class="mono" placeholder="Name" aria-label="Header name" value={name}
+                                oninput={Callback::from(move |e: InputEvent| set_name(i, Some(e.target_unchecked_into::<HtmlInputElement>().value()), None))} /></td>
+                            <td><input id={format!("req-header-value-{i}")} class="mono" placeholder="value" aria-label="Header value" value={value}
+                                oninput={Callback::from(move |e: InputEvent| set_value(i, None, Some(e.target_unchecked_into::<HtmlInputElement>().value())))} /></td>
+                            <td>if !last {
+                                <button class="icon" aria-label="Remove header" onclick={Callback::from(move |_| remove(i))}>{ "×" }</button>
+                            }</td>
+                        </tr>
+                    }
+                }) }
+            </table>
+        }
+    };
     let set_body = edit(|d, v| d.body = v);
     let set_ip = edit(|d, v| d.client_ip = v);
     let on_key = {
@@ -60,10 +104,7 @@ pub fn request_composer(props: &Props) -> Html {
                 }
             </div>
             <div class="grid2">
-                <label>{ "Headers" }
-                    <textarea id="req-headers" class="mono" rows="3" placeholder="Name: value" value={props.draft.headers.clone()}
-                        oninput={Callback::from(move |e: InputEvent| set_headers(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
-                </label>
+                <div class="field">{ "Headers" }{ headers_table }</div>
                 <label>{ "Body" }
                     <textarea id="req-body" class="mono" rows="3" value={props.draft.body.clone()}
                         oninput={Callback::from(move |e: InputEvent| set_body(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />

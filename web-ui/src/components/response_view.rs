@@ -14,6 +14,7 @@ pub struct Props {
 #[derive(Clone, Copy, PartialEq)]
 enum View {
     Body,
+    Json,
     Headers,
     Preview,
     Hex,
@@ -53,14 +54,10 @@ fn hex_dump(bytes: &[u8]) -> String {
         .join("\n")
 }
 
-fn body_text(bytes: &[u8], content_type: &str) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    if content_type.contains("json") {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-            return serde_json::to_string_pretty(&value).unwrap_or_else(|_| text.into_owned());
-        }
-    }
-    text.into_owned()
+/// The body re-indented, when it is JSON.
+fn pretty_json(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    serde_json::to_string_pretty(&value).ok()
 }
 
 #[function_component(ResponseView)]
@@ -121,6 +118,7 @@ pub fn response_view(props: &Props) -> Html {
             <div role="tablist" class="tabs">
                 { tab(View::Body, "Body") }
                 { tab(View::Headers, &format!("Headers ({})", headers.len())) }
+                if content_type.contains("json") { { tab(View::Json, "JSON") } }
                 if content_type.contains("html") { { tab(View::Preview, "Preview") } }
                 { tab(View::Hex, "Hex") }
             </div>
@@ -133,7 +131,8 @@ pub fn response_view(props: &Props) -> Html {
                 // No scripts, no same-origin: a guest's HTML cannot touch the playground.
                 View::Preview => html! { <iframe class="preview" sandbox="" srcdoc={String::from_utf8_lossy(&body).into_owned()} title="HTML preview" /> },
                 View::Hex => html! { <pre class="mono small body">{ hex_dump(&body) }</pre> },
-                View::Body if is_text => html! { <pre id="response-body" class="mono body">{ body_text(&body, &content_type) }</pre> },
+                View::Json => html! { <pre id="response-json" class="mono body">{ pretty_json(&body).unwrap_or_else(|| "not valid JSON".into()) }</pre> },
+                View::Body if is_text => html! { <pre id="response-body" class="mono body">{ String::from_utf8_lossy(&body).into_owned() }</pre> },
                 View::Body => html! { <pre id="response-body" class="mono small body">{ hex_dump(&body) }</pre> },
             } }
         </div>
