@@ -55,8 +55,10 @@ test: guests
 e2e: dist browser
 	cd e2e && npm ci --no-audit --no-fund && npm test
 
-bench: guests
+## Native figures, then the same guests in headless Chromium beside them (one run, ratios).
+bench: dist browser
 	$(CARGO) bench -p host-core --bench startup --locked
+	cd e2e && npm ci --no-audit --no-fund && node bench.mjs
 
 ## The playground on http://127.0.0.1:$(PORT), an example loaded.
 serve: tools examples

@@ -13,9 +13,13 @@ fn guest(name: &str) -> Vec<u8> {
 }
 
 fn one_request(module: &GuestModule, config: &Arc<Config>) -> Duration {
+    request(module, config, "http://localhost/")
+}
+
+fn request(module: &GuestModule, config: &Arc<Config>, url: &str) -> Duration {
     let started = Instant::now();
-    let session = module.start(config.clone(), DownstreamRequest::get("http://localhost/"), StdPlatform::new()).unwrap();
-    let outcome = drive(session, Arc::new(|_| unreachable!("hello makes no backend requests")), |_| {});
+    let session = module.start(config.clone(), DownstreamRequest::get(url), StdPlatform::new()).unwrap();
+    let outcome = drive(session, Arc::new(|_| unreachable!("these guests make no backend requests")), |_| {});
     assert_eq!(outcome.response.status, 200);
     started.elapsed()
 }
@@ -29,8 +33,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The CPU-bound guest's request, as `e2e/bench.mjs` runs it in the browser.
+pub const CPU_URL: &str = "http://localhost/?n=200000";
+
 fn main() {
     let config = Arc::new(Config::default());
+    let mut figures = Vec::new();
     for name in ["hello"] {
         let bytes = guest(name);
         // Cold: compile + instantiate + run, as for a module just dropped into the page.
@@ -58,5 +66,16 @@ fn main() {
         println!("    of which compile        {:>8.2} ms", ms(compile));
         println!("  warm request              {:>8.3} ms  (median of 200)", ms(warm));
         println!("  first / warm              {:>8.1}x", ms(cold) / ms(warm));
+        figures.push(format!(r#""{name}": {{ "first_ms": {:.3}, "warm_ms": {:.4} }}"#, ms(cold), ms(warm)));
     }
+    // Fuel metering is part of every run; a CPU-bound guest shows what the interpreter costs.
+    let cpu = GuestModule::compile(&guest("cpu"), &CompileOptions::default()).unwrap();
+    let runs: Vec<Duration> = (0..5).map(|_| request(&cpu, &config, CPU_URL)).collect();
+    let cpu_ms = ms(median(runs));
+    println!("native, cpu.wasm ({CPU_URL}):");
+    println!("  request under wasmi       {cpu_ms:>8.2} ms  (median of 5)");
+    figures.push(format!(r#""cpu": {{ "wasmi_ms": {cpu_ms:.3} }}"#));
+    // The browser benchmark prints these beside its own figures.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-native.json");
+    std::fs::write(path, format!("{{ {} }}\n", figures.join(", "))).unwrap();
 }

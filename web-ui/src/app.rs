@@ -151,6 +151,7 @@ impl Reducible for State {
                 }
                 FromWorker::Done { report } => state.run = RunState::Done(Box::new(report)),
                 FromWorker::RunFailed { message } => state.run = RunState::Failed(message),
+                FromWorker::BenchResult { .. } => {}
             },
         }
         Rc::new(state)

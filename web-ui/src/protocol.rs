@@ -11,6 +11,8 @@ pub enum ToWorker {
     Load { name: String, wasm: ByteBuf, config: String },
     /// Run one request against the loaded module.
     Run { config: String, request: RequestSpec },
+    /// `make bench`: compile `wasm`, run `request` once cold and `warm_runs` times warm.
+    Bench { wasm: ByteBuf, config: String, request: RequestSpec, warm_runs: u32 },
 }
 
 /// What the worker tells the page.
@@ -28,6 +30,8 @@ pub enum FromWorker {
     Done { report: RunReport },
     /// The run could not start (bad config, instantiation failure).
     RunFailed { message: String },
+    /// Milliseconds: compiling, bytes to the end of the first response, a warm request (median).
+    BenchResult { compile_ms: f64, first_ms: f64, warm_ms: f64, status: u16, body: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -53,6 +53,9 @@ pub fn start() {
                     None => post(&FromWorker::RunFailed { message: "no module is loaded".into() }),
                 }
             }
+            Ok(ToWorker::Bench { wasm, config, request, warm_runs }) => {
+                wasm_bindgen_futures::spawn_local(bench(wasm.into_vec(), config, request, warm_runs))
+            }
             Err(e) => web_sys::console::error_1(&format!("unreadable message: {e}").into()),
         }
     });
@@ -118,6 +121,51 @@ async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
     let mut dropped = BTreeMap::new();
     let outcome = drive(session, &mut dropped).await;
     post(&FromWorker::Done { report: report(outcome, &dropped) });
+}
+
+/// One request start to finish, for the benchmark: the outcome's status and body.
+async fn bench_request(module: &GuestModule, config: &Arc<Config>, spec: &RequestSpec) -> Result<(u16, Vec<u8>), String> {
+    let request = DownstreamRequest {
+        method: spec.method.clone(),
+        url: spec.url.clone(),
+        headers: spec.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect(),
+        body: spec.body.to_vec(),
+        client_ip: None,
+    };
+    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform))?;
+    let outcome = drive(session, &mut BTreeMap::new()).await;
+    match outcome.error {
+        Some(error) => Err(error.message),
+        None => Ok((outcome.response.status, outcome.body)),
+    }
+}
+
+async fn bench(wasm: Vec<u8>, config: String, spec: RequestSpec, warm_runs: u32) {
+    let result = async {
+        let config = Arc::new(Config::from_json(&config).map_err(|e| e.to_string())?);
+        let started = now();
+        let module = GuestModule::compile(&wasm, &CompileOptions::from_config(&config)).map_err(|e| e.to_string())?;
+        let compile_ms = now() - started;
+        let (status, body) = bench_request(&module, &config, &spec).await?;
+        let first_ms = now() - started;
+        let mut warm = Vec::new();
+        for _ in 0..warm_runs.max(1) {
+            let started = now();
+            bench_request(&module, &config, &spec).await?;
+            warm.push(now() - started);
+        }
+        warm.sort_by(f64::total_cmp);
+        let warm_ms = warm[warm.len() / 2];
+        Ok::<_, String>(FromWorker::BenchResult {
+            compile_ms,
+            first_ms,
+            warm_ms,
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+    .await;
+    post(&result.unwrap_or_else(|message| FromWorker::RunFailed { message }));
 }
 
 /// The step loop of DESIGN.md with the browser's I/O: each fetch and timer runs as its own
