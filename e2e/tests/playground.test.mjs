@@ -2,6 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { openBrowser, snapshot } from '../lib/browser.mjs';
 import { serveSite, serveOrigin } from '../lib/servers.mjs';
@@ -193,5 +196,40 @@ test('the trace shows each backend fetch of a fan-out', async () => {
   const rows = await page.$$eval('.trace-backend .label', (labels) => labels.map((l) => l.textContent));
   assert.deepEqual(rows.sort(), ['a (mock)', 'b (mock)', 'c (mock)']);
   await snapshot(page, 'fanout-trace');
+  await page.close();
+});
+
+test('a fastly.toml file imports into the JSON config and takes effect', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'stores');
+  const dir = await mkdtemp(join(tmpdir(), 'edgeplay-e2e-'));
+  const toml = join(dir, 'fastly.toml');
+  await writeFile(toml, [
+    'name = "demo"',
+    '[local_server.dictionaries.flags]',
+    'format = "inline-toml"',
+    'contents = { greeting = "hi from fastly.toml" }',
+  ].join('\n'));
+  await page.setInputFiles('#config-toml-file', toml);
+  await page.waitForFunction(() => document.querySelector('#config-editor').value.includes('hi from fastly.toml'));
+  await send(page);
+  assert.match(await text(page, '#response-body'), /"dictionary": "hi from fastly.toml"/);
+  await writeFile(toml, '[local_server.dictionaries.flags]\nfile = "flags.json"\nformat = "json"\n');
+  await page.setInputFiles('#config-toml-file', toml);
+  await page.waitForSelector('#config-import-error');
+  assert.match(await text(page, '#config-import-error'), /flags\.json/);
+  await page.close();
+});
+
+test('a request body can come from a file', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'inspector');
+  const dir = await mkdtemp(join(tmpdir(), 'edgeplay-e2e-'));
+  const body = join(dir, 'payload.txt');
+  await writeFile(body, 'sent from a file');
+  await page.setInputFiles('#req-body-file', body);
+  await page.waitForSelector('.file-chip:has-text("payload.txt")');
+  await send(page);
+  assert.match(await text(page, '#response-body'), /"body": "sent from a file"/);
   await page.close();
 });

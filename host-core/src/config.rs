@@ -12,7 +12,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_path_to_error::Segment;
 
 pub use fastly_toml::from_fastly_toml;
@@ -20,7 +20,7 @@ pub use fastly_toml::from_fastly_toml;
 /// One name → value map, as dictionaries and config stores hold.
 pub type StringMap = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -54,23 +54,29 @@ pub struct Config {
 }
 
 /// A backend: a real origin reached over the network, or a response served from the config.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
     /// `http(s)://host[:port][/path-prefix]`. Exactly one of `url` and `mock` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mock: Option<MockResponse>,
     /// The `Host` header sent instead of the one from the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub override_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_byte_timeout_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub between_bytes_timeout_ms: Option<u32>,
     #[serde(default)]
     pub health: Health,
 }
 
 /// Production's backend health as `fastly_backend::is_healthy` reports it.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     #[default]
@@ -79,7 +85,7 @@ pub enum Health {
     Unhealthy,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MockResponse {
     #[serde(default = "default_status")]
@@ -98,14 +104,14 @@ fn default_status() -> u16 {
 }
 
 /// An initial KV value: a plain string, or data with metadata.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged, expecting = "a string, or an object with `data` and optional `metadata`")]
 pub enum KvSeed {
     Data(String),
     WithMetadata(KvSeedEntry),
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct KvSeedEntry {
     pub data: String,
@@ -113,14 +119,14 @@ pub struct KvSeedEntry {
     pub metadata: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Acl {
     #[serde(default)]
     pub entries: Vec<AclEntry>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AclEntry {
     /// An address or CIDR prefix, IPv4 or IPv6.
@@ -128,7 +134,7 @@ pub struct AclEntry {
     pub action: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Geolocation {
     /// Address or CIDR → the geolocation record fields production returns.
@@ -136,7 +142,7 @@ pub struct Geolocation {
     pub addresses: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceDetection {
     /// User-Agent → the device record production returns.
@@ -145,7 +151,7 @@ pub struct DeviceDetection {
 }
 
 /// Facts about the downstream connection.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
     #[serde(default = "default_client_ip")]
@@ -170,7 +176,7 @@ fn default_server_ip() -> String {
 /// Per-request limits. The defaults are Fastly's published Compute limits, except CPU time:
 /// an interpreter is far slower than production's native code, so the guest gets seconds of
 /// execution instead of 50 ms — still short enough that a stuck guest is stopped quickly.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     #[serde(default = "default_heap_mb")]
@@ -222,7 +228,7 @@ fn default_lookups() -> u32 {
 }
 
 /// What to do with imports the host cannot link.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum UnknownImports {
     /// Refuse the module, naming each import.
@@ -280,6 +286,17 @@ impl Config {
         })?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The config as JSON, sections still at their defaults left out: what a person would write
+    /// (the playground shows an imported `fastly.toml` this way).
+    pub fn to_json(&self) -> serde_json::Value {
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let (serde_json::Value::Object(map), serde_json::Value::Object(defaults)) = (&mut value, defaults) {
+            map.retain(|key, v| defaults.get(key) != Some(v));
+        }
+        value
     }
 
     /// Checks what the types alone cannot: one of `url` / `mock`, URL shapes, sane limits.

@@ -59,6 +59,8 @@ pub struct RequestDraft {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// A file chosen as the body instead of the text: its name and bytes.
+    pub body_file: Option<(String, Rc<Vec<u8>>)>,
     pub client_ip: String,
 }
 
@@ -69,6 +71,7 @@ impl RequestDraft {
             url: example.url.clone(),
             headers: example.headers.clone(),
             body: example.body.clone().unwrap_or_default(),
+            body_file: None,
             client_ip: String::new(),
         }
     }
@@ -83,7 +86,10 @@ impl RequestDraft {
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
                 .filter(|(n, _)| !n.is_empty())
                 .collect(),
-            body: ByteBuf::from(self.body.clone().into_bytes()),
+            body: ByteBuf::from(match &self.body_file {
+                Some((_, bytes)) => bytes.to_vec(),
+                None => self.body.clone().into_bytes(),
+            }),
             client_ip: Some(self.client_ip.trim().to_string()).filter(|ip| !ip.is_empty()),
         }
     }

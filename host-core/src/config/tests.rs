@@ -774,3 +774,26 @@ fn backend_urls_split_into_scheme_authority_and_prefix() {
         assert_eq!(got, *expected, "{url}");
     }
 }
+
+#[test]
+fn a_config_written_back_as_json_reads_the_same() {
+    let toml = r#"
+[local_server.backends.origin]
+url = "https://example.com"
+override_host = "example.com"
+[local_server.config_stores.settings]
+format = "inline-toml"
+contents = { greeting = "hello" }
+[local_server.kv_stores]
+counters = [{ key = "root", data = "41" }, { key = "page", data = "p", metadata = "m" }]
+"#;
+    let imported = from_fastly_toml(toml).unwrap();
+    let json = imported.to_json();
+    assert_eq!(
+        json.as_object().unwrap().keys().map(String::as_str).collect::<alloc::vec::Vec<_>>(),
+        ["backends", "config_stores", "kv_stores"],
+        "only the sections that differ from the defaults"
+    );
+    assert_eq!(json["backends"]["origin"], serde_json::json!({ "url": "https://example.com", "override_host": "example.com", "health": "unknown" }));
+    assert_eq!(Config::from_json(&json.to_string()).unwrap(), imported);
+}

@@ -34,13 +34,33 @@ pub fn config_editor(props: &Props) -> Html {
         Callback::from(move |_| {
             // A pasted fastly.toml becomes the equivalent JSON.
             if let Ok(config) = host_core::config::from_fastly_toml(&text) {
-                if let Ok(json) = serde_json::to_string_pretty(&crate::components::config_editor::to_json(&config)) {
+                if let Ok(json) = serde_json::to_string_pretty(&config.to_json()) {
                     on_change.emit(json);
                 }
             }
         })
     };
     let looks_like_toml = props.text.contains("[local_server");
+    let import_error = use_state(|| None::<String>);
+    let on_toml_file = {
+        let (on_change, import_error) = (props.on_change.clone(), import_error.clone());
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            let (on_change, import_error) = (on_change.clone(), import_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await else { return };
+                match host_core::config::from_fastly_toml(&text.as_string().unwrap_or_default()) {
+                    Ok(config) => {
+                        import_error.set(None);
+                        on_change.emit(serde_json::to_string_pretty(&config.to_json()).unwrap_or_default());
+                    }
+                    Err(e) => import_error.set(Some(format!("{}: {e}", file.name()))),
+                }
+            });
+            input.set_value("");
+        })
+    };
     // Line numbers beside the text, the error's line marked; they scroll with the text.
     let gutter = use_node_ref();
     let on_scroll = {
@@ -62,6 +82,8 @@ pub fn config_editor(props: &Props) -> Html {
                 if looks_like_toml {
                     <button id="config-import" onclick={on_import}>{ "Import fastly.toml" }</button>
                 }
+                <label class="button" for="config-toml-file">{ "Import fastly.toml…" }</label>
+                <input id="config-toml-file" type="file" accept=".toml" class="visually-hidden" onchange={on_toml_file} />
                 <button id="config-format" onclick={on_format} disabled={error.is_some()}>{ "Format" }</button>
             </div>
             <div class="editor">
@@ -74,6 +96,9 @@ pub fn config_editor(props: &Props) -> Html {
                     spellcheck="false" wrap="off" value={props.text.clone()} oninput={on_input} onscroll={on_scroll}
                     aria-invalid={error.is_some().to_string()} aria-describedby="config-error" />
             </div>
+            if let Some(message) = &*import_error {
+                <pre id="config-import-error" class="error">{ message }</pre>
+            }
             <div id="config-error" class={if error.is_some() { "error" } else { "ok" }} role="status">
                 { match &error {
                     Some(e) => format!("{}{}", match (e.line, e.column) {
@@ -86,32 +111,4 @@ pub fn config_editor(props: &Props) -> Html {
             </div>
         </div>
     }
-}
-
-/// The JSON form of an imported config (the fields people write).
-pub fn to_json(config: &host_core::Config) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
-    let backends: serde_json::Map<String, serde_json::Value> = config
-        .backends
-        .iter()
-        .map(|(name, b)| {
-            let mut backend = serde_json::Map::new();
-            if let Some(url) = &b.url {
-                backend.insert("url".into(), url.clone().into());
-            }
-            if let Some(host) = &b.override_host {
-                backend.insert("override_host".into(), host.clone().into());
-            }
-            (name.clone(), backend.into())
-        })
-        .collect();
-    if !backends.is_empty() {
-        out.insert("backends".into(), backends.into());
-    }
-    for (key, stores) in [("dictionaries", &config.dictionaries), ("config_stores", &config.config_stores), ("secret_stores", &config.secret_stores)] {
-        if !stores.is_empty() {
-            out.insert(key.into(), serde_json::to_value(stores).unwrap_or_default());
-        }
-    }
-    serde_json::Value::Object(out)
 }

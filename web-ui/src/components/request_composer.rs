@@ -77,6 +77,30 @@ pub fn request_composer(props: &Props) -> Html {
     };
     let set_body = edit(|d, v| d.body = v);
     let set_ip = edit(|d, v| d.client_ip = v);
+    let on_body_file = {
+        let (on_change, draft) = (props.on_change.clone(), props.draft.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            let (on_change, draft) = (on_change.clone(), draft.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                    let mut draft = draft;
+                    draft.body_file = Some((file.name(), std::rc::Rc::new(js_sys::Uint8Array::new(&buffer).to_vec())));
+                    on_change.emit(draft);
+                }
+            });
+            input.set_value("");
+        })
+    };
+    let clear_body_file = {
+        let (on_change, draft) = (props.on_change.clone(), props.draft.clone());
+        Callback::from(move |_| {
+            let mut draft = draft.clone();
+            draft.body_file = None;
+            on_change.emit(draft);
+        })
+    };
     let on_key = {
         let on_send = props.on_send.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -105,10 +129,19 @@ pub fn request_composer(props: &Props) -> Html {
             </div>
             <div class="grid2">
                 <div class="field">{ "Headers" }{ headers_table }</div>
-                <label>{ "Body" }
-                    <textarea id="req-body" class="mono" rows="3" value={props.draft.body.clone()}
-                        oninput={Callback::from(move |e: InputEvent| set_body(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
-                </label>
+                <div class="field">
+                    <div class="row tight">{ "Body" }<span class="spacer" />
+                        <label class="link" for="req-body-file">{ "from a file…" }</label>
+                        <input id="req-body-file" type="file" class="visually-hidden" onchange={on_body_file} />
+                    </div>
+                    if let Some((name, bytes)) = &props.draft.body_file {
+                        <div class="file-chip mono">{ format!("{name} ({})", super::human_bytes(bytes.len())) }
+                            <button class="icon" aria-label="Use the text body" onclick={clear_body_file}>{ "×" }</button></div>
+                    } else {
+                        <textarea id="req-body" class="mono" rows="3" value={props.draft.body.clone()} aria-label="Body"
+                            oninput={Callback::from(move |e: InputEvent| set_body(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
+                    }
+                </div>
             </div>
             <label class="row small">{ "Client IP" }
                 <input id="req-client-ip" class="mono" placeholder="from config" value={props.draft.client_ip.clone()}
