@@ -53,6 +53,7 @@ test: guests
 
 ## The built playground in headless Chromium.
 e2e: dist browser
+	$(CARGO) build -p edgeplay --locked
 	cd e2e && npm ci --no-audit --no-fund && npm test
 
 ## Native figures, then the same guests in headless Chromium beside them (one run, ratios).

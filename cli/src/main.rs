@@ -3,6 +3,7 @@
 mod abi;
 mod backends;
 mod load;
+mod relay;
 mod report;
 mod run;
 mod serve;
@@ -42,6 +43,17 @@ enum Command {
     Serve(ServeArgs),
     /// List every import the pinned `fastly-sys` declares and whether this host implements it.
     Abi(AbiArgs),
+    /// Relay the playground's backend requests: for a backend with `"proxy": "http://ADDR"`,
+    /// the browser sends through this what `fetch` alone cannot (its own `Host`, cookies, an
+    /// origin without CORS). Anyone who can reach the address can use it: keep it on loopback.
+    Relay(RelayArgs),
+}
+
+#[derive(clap::Args)]
+struct RelayArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7677")]
+    addr: SocketAddr,
 }
 
 #[derive(clap::Args)]
@@ -72,6 +84,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args.wasm, args.config, args.addr, args.state),
+        Command::Relay(args) => relay::relay(args.addr),
         Command::Abi(args) => {
             abi::print(args.json);
             Ok(ExitCode::SUCCESS)

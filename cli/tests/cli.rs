@@ -630,3 +630,67 @@ fn serve_cuts_off_a_stream_whose_guest_fails() {
     }
     assert!(log.starts_with("GET / 200 "), "{log}");
 }
+
+/// `edgeplay relay` on a free port; the address it prints.
+fn relay() -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgeplay"))
+        .args(["relay", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("edgeplay relay starts");
+    let mut log = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("Relaying on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_string();
+    Served { child, base, log }
+}
+
+fn raw(base: &str, request: &str) -> String {
+    let mut stream = TcpStream::connect(base.strip_prefix("http://").unwrap()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+#[test]
+fn relay_carries_what_fetch_cannot_both_ways() {
+    let origin = origin();
+    let relay = relay();
+    let addr = relay.base.strip_prefix("http://").unwrap().to_string();
+    let response = raw(
+        &relay.base,
+        &format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nx-edgeplay-target: {}/api?q=1\r\nx-edgeplay-h-host: www.example.test\r\n\
+             x-edgeplay-h-cookie: session=abc\r\nConnection: close\r\n\r\n",
+            origin.url
+        ),
+    );
+    let seen = origin.requests.lock().unwrap().join("\n").to_ascii_lowercase();
+    assert!(seen.starts_with("get /api?q=1 http/1.1"), "{seen}");
+    assert!(seen.contains("host: www.example.test"), "the origin sees the guest's Host: {seen}");
+    assert!(seen.contains("cookie: session=abc"), "{seen}");
+    let lower = response.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{response}");
+    assert!(lower.contains("access-control-allow-origin: *"), "{response}");
+    assert!(lower.contains("x-edgeplay-h-cache-control: private"), "origin headers ride under the prefix: {response}");
+    assert!(response.ends_with("from the origin"), "{response}");
+}
+
+#[test]
+fn relay_answers_preflights_and_reports_failures() {
+    let relay = relay();
+    let preflight = raw(&relay.base, "OPTIONS / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").to_ascii_lowercase();
+    assert!(preflight.starts_with("http/1.1 204"), "{preflight}");
+    assert!(preflight.contains("access-control-allow-headers: *"), "{preflight}");
+    let refused = raw(
+        &relay.base,
+        "GET / HTTP/1.1\r\nHost: x\r\nx-edgeplay-target: http://127.0.0.1:9/\r\nConnection: close\r\n\r\n",
+    )
+    .to_ascii_lowercase();
+    assert!(refused.starts_with("http/1.1 502"), "{refused}");
+    assert!(refused.contains("x-edgeplay-error: connection refused"), "{refused}");
+    let no_target = raw(&relay.base, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(no_target.starts_with("HTTP/1.1 400"), "{no_target}");
+}

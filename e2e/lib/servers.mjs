@@ -49,3 +49,16 @@ export async function serveOrigin() {
   await listen(server);
   return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => server.close() };
 }
+
+/** `edgeplay relay` from this checkout, on a free loopback port. */
+export async function startRelay() {
+  const { spawn } = await import('node:child_process');
+  const binary = fileURLToPath(new URL('../../target/debug/edgeplay', import.meta.url));
+  const child = spawn(binary, ['relay', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.once('data', (line) => resolve(String(line).trim().replace('Relaying on ', '')));
+  });
+  child.stdout.resume();
+  return { url, close: () => child.kill() };
+}

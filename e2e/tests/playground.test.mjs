@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { openBrowser, snapshot } from '../lib/browser.mjs';
-import { serveSite, serveOrigin } from '../lib/servers.mjs';
+import { serveSite, serveOrigin, startRelay } from '../lib/servers.mjs';
 
 const EXAMPLES = fileURLToPath(new URL('../../dist/examples/', import.meta.url));
 let site, origin, browser;
@@ -232,4 +232,21 @@ test('a request body can come from a file', async () => {
   await send(page);
   assert.match(await text(page, '#response-body'), /"body": "sent from a file"/);
   await page.close();
+});
+
+test('a backend with a proxy goes through edgeplay relay, Host and all', async () => {
+  const relay = await startRelay();
+  try {
+    const page = await freshPage();
+    await selectExample(page, 'caching-proxy');
+    await config(page, () => ({ backends: { httpme: { url: origin.url, proxy: relay.url } } }));
+    await send(page);
+    assert.equal(await text(page, '#response-status'), '200 OK');
+    assert.match(await text(page, '#response-body'), /hello from the test origin/);
+    assert.equal(origin.seen.at(-1).headers.host, 'localhost', 'the origin sees the Host the guest sent');
+    assert.doesNotMatch(await text(page, '.trace-backend'), /not sent by the browser/);
+    await page.close();
+  } finally {
+    relay.close();
+  }
 });

@@ -62,6 +62,11 @@ pub struct Backend {
     pub url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mock: Option<MockResponse>,
+    /// A relay (`edgeplay relay`) the browser sends this backend's requests through, so that
+    /// what `fetch` cannot do — set `Host` or cookies, read an origin without CORS — still
+    /// happens. Only the browser uses it; native runs go direct.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// The `Host` header sent instead of the one from the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub override_host: Option<String>,
@@ -312,6 +317,9 @@ impl Config {
                 }
                 (Some(url), None) => {
                     BackendUrl::parse(url).map_err(|why| ConfigError::at(path(".url"), why))?;
+                    if let Some(proxy) = &backend.proxy {
+                        BackendUrl::parse(proxy).map_err(|why| ConfigError::at(path(".proxy"), why))?;
+                    }
                 }
                 (None, Some(mock)) => {
                     if !(100..=999).contains(&mock.status) {

@@ -39,6 +39,19 @@ pub struct BackendRequest {
     pub connect_timeout_ms: Option<u32>,
     pub first_byte_timeout_ms: Option<u32>,
     pub between_bytes_timeout_ms: Option<u32>,
+    /// The backend's `proxy`: a relay to send the request through (see [`relay`]).
+    pub proxy: Option<String>,
+}
+
+/// How a request travels through a relay (`edgeplay relay`), so that a browser can make the
+/// request `fetch` alone cannot: the target URL rides in one header, and every header of the
+/// request and of the response rides under a prefix, so the browser neither drops nor
+/// interprets any of them (`Host`, `Cookie`, `Set-Cookie`, `Content-Encoding` …).
+pub mod relay {
+    /// The URL the relay requests.
+    pub const TARGET: &str = "x-edgeplay-target";
+    /// `x-edgeplay-h-host: example.com` carries `host: example.com`.
+    pub const HEADER_PREFIX: &str = "x-edgeplay-h-";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

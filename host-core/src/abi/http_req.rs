@@ -275,6 +275,7 @@ fn backend_request(name: &str, backend: &Backend, head: &RequestHead, body: Vec<
         connect_timeout_ms: backend.connect_timeout_ms,
         first_byte_timeout_ms: backend.first_byte_timeout_ms,
         between_bytes_timeout_ms: backend.between_bytes_timeout_ms,
+        proxy: backend.proxy.clone(),
     }
 }
 

@@ -239,6 +239,8 @@ fn backend(source: &Source<'_>, name: &str, toml: Spanned<TomlBackend>) -> Resul
     Ok(Backend {
         url: Some(url.into_inner()),
         mock: None,
+        // fastly.toml has no relays: they exist for the browser.
+        proxy: None,
         override_host: toml.override_host,
         connect_timeout_ms: toml.connect_timeout_ms,
         first_byte_timeout_ms: toml.first_byte_timeout_ms,

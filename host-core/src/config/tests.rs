@@ -797,3 +797,11 @@ counters = [{ key = "root", data = "41" }, { key = "page", data = "p", metadata 
     assert_eq!(json["backends"]["origin"], serde_json::json!({ "url": "https://example.com", "override_host": "example.com", "health": "unknown" }));
     assert_eq!(Config::from_json(&json.to_string()).unwrap(), imported);
 }
+
+#[test]
+fn a_backend_proxy_is_a_relay_url() {
+    let config = Config::from_json(r#"{ "backends": { "o": { "url": "https://example.com", "proxy": "http://127.0.0.1:7677" } } }"#).unwrap();
+    assert_eq!(config.backends["o"].proxy.as_deref(), Some("http://127.0.0.1:7677"));
+    let e = Config::from_json(r#"{ "backends": { "o": { "url": "https://example.com", "proxy": "127.0.0.1:7677" } } }"#).unwrap_err();
+    assert_eq!(e.path, "backends.o.proxy");
+}

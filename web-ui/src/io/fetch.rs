@@ -5,6 +5,7 @@
 //! dropped is reported, and a blocked request reaches the guest as a refused connection —
 //! the error a failed backend gives in production — with the reason for the person.
 
+use host_core::io::relay;
 use host_core::{BackendRequest, BackendResponse, FetchError, FetchErrorKind};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -22,8 +23,11 @@ fn forbidden(name: &str) -> bool {
     FORBIDDEN.contains(&name) || name.starts_with("proxy-") || name.starts_with("sec-")
 }
 
-/// The headers of `request` the browser will drop.
+/// The headers of `request` the browser will drop (none when a relay carries them).
 pub fn dropped_headers(request: &BackendRequest) -> Vec<String> {
+    if request.proxy.is_some() {
+        return Vec::new();
+    }
     let mut names: Vec<String> = request.headers.iter().map(|(n, _)| n.clone()).filter(|n| forbidden(n)).collect();
     names.dedup();
     names
@@ -35,10 +39,22 @@ fn scope() -> WorkerGlobalScope {
 
 pub async fn fetch(request: BackendRequest) -> Result<BackendResponse, FetchError> {
     let headers = Headers::new().map_err(internal)?;
-    for (name, value) in request.headers.iter().filter(|(n, _)| !forbidden(n)) {
-        let value = String::from_utf8_lossy(value);
-        headers.append(name, &value).map_err(internal)?;
-    }
+    // Through a relay every header travels under a prefix, the target URL in its own header.
+    let url = match &request.proxy {
+        Some(proxy) => {
+            headers.append(relay::TARGET, &request.url).map_err(internal)?;
+            for (name, value) in &request.headers {
+                headers.append(&format!("{}{name}", relay::HEADER_PREFIX), &String::from_utf8_lossy(value)).map_err(internal)?;
+            }
+            proxy.clone()
+        }
+        None => {
+            for (name, value) in request.headers.iter().filter(|(n, _)| !forbidden(n)) {
+                headers.append(name, &String::from_utf8_lossy(value)).map_err(internal)?;
+            }
+            request.url.clone()
+        }
+    };
     let init = RequestInit::new();
     init.set_method(&request.method);
     init.set_headers(&headers);
@@ -53,7 +69,7 @@ pub async fn fetch(request: BackendRequest) -> Result<BackendResponse, FetchErro
     let abort = controller.clone();
     let timer = gloo_timers::callback::Timeout::new(timeout_ms, move || abort.abort());
 
-    let response = JsFuture::from(scope().fetch_with_str_and_init(&request.url, &init)).await;
+    let response = JsFuture::from(scope().fetch_with_str_and_init(&url, &init)).await;
     let response: Response = match response {
         Ok(value) => value.unchecked_into(),
         Err(error) => {
@@ -71,17 +87,30 @@ pub async fn fetch(request: BackendRequest) -> Result<BackendResponse, FetchErro
     };
     drop(timer);
     let mut response_headers = Vec::new();
+    let mut relay_error = None;
     if let Ok(Some(iter)) = js_sys::try_iter(&response.headers()) {
         for entry in iter.flatten() {
             let pair: Array = entry.unchecked_into();
             let (name, value) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default());
-            response_headers.push((name, value.into_bytes()));
+            match (&request.proxy, name.strip_prefix(relay::HEADER_PREFIX)) {
+                (None, _) => response_headers.push((name, value.into_bytes())),
+                (Some(_), Some(original)) => response_headers.push((original.to_string(), value.into_bytes())),
+                (Some(_), None) if name == "x-edgeplay-error" => relay_error = Some(value),
+                (Some(_), None) => {} // the relay's own headers (CORS)
+            }
         }
     }
     let buffer = JsFuture::from(response.array_buffer().map_err(internal)?).await.map_err(|e| FetchError {
         kind: FetchErrorKind::ConnectionTerminated,
         message: format!("the response body could not be read: {}", describe(&e)),
     })?;
+    if let Some(kind) = relay_error {
+        let message = JsFuture::from(response.text().map_err(internal)?).await.ok().and_then(|t| t.as_string());
+        return Err(FetchError {
+            kind: relay_error_kind(&kind),
+            message: format!("the relay could not reach {}: {}", request.url, message.unwrap_or(kind)),
+        });
+    }
     Ok(BackendResponse {
         status: response.status(),
         headers: response_headers,
@@ -103,6 +132,15 @@ fn blocked(url: &str, error: &JsValue) -> FetchError {
             describe(error)
         ),
     }
+}
+
+/// The relay names failures as `FetchErrorKind::name` does.
+fn relay_error_kind(name: &str) -> FetchErrorKind {
+    use FetchErrorKind::*;
+    [DnsError, ConnectionRefused, ConnectionTimeout, ConnectionTerminated, FirstByteTimeout, TlsError, ProtocolError]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+        .unwrap_or(Internal)
 }
 
 fn describe(error: &JsValue) -> String {
