@@ -209,7 +209,7 @@ fn json_errors_name_the_path_and_position() {
         (
             "unknown key",
             origin(r#"{ "ulr": "https://a.example" }"#),
-            "backends.origin.ulr: unknown field `ulr`, expected one of `url`, `mock`, `override_host`, \
+            "backends.origin.ulr: unknown field `ulr`, expected one of `url`, `mock`, `proxy`, `override_host`, \
              `connect_timeout_ms`, `first_byte_timeout_ms`, `between_bytes_timeout_ms`, `health` (line 3, column 21)",
         ),
         (
