@@ -250,3 +250,13 @@ test('a backend with a proxy goes through edgeplay relay, Host and all', async (
     relay.close();
   }
 });
+
+test('the trace shows the guest\'s sleeps and its waits', async () => {
+  const page = await freshPage();
+  await selectExample(page, 'streaming');
+  await send(page);
+  assert.equal(await text(page, '.trace-sleep .label'), 'sleep ×4');
+  assert.ok(await page.$$eval('.bar.waiting', (bars) => bars.length) >= 4, 'the guest waited during each sleep');
+  await snapshot(page, 'streaming-trace');
+  await page.close();
+});

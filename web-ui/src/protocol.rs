@@ -65,6 +65,10 @@ pub struct RunReport {
     /// Endpoint → lines with their time (ms since the request started).
     pub logs: Vec<(String, Vec<(f64, String)>)>,
     pub trace: Vec<TraceRow>,
+    /// Sleeps the guest asked for (start, duration), in ms since the request started.
+    pub sleeps: Vec<(f64, f64)>,
+    /// Stretches in which the guest waited on I/O (start, end).
+    pub waits: Vec<(f64, f64)>,
     pub hostcalls: Vec<(String, u32)>,
     pub stats: RunStats,
 }

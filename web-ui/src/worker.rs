@@ -241,8 +241,17 @@ fn text_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<(
 fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
     let mut trace: Vec<TraceRow> = Vec::new();
     let mut rows_by_io = BTreeMap::new();
+    let (mut sleeps, mut waits, mut blocked_since) = (Vec::new(), Vec::new(), None);
     for event in &outcome.trace.events {
         match &event.kind {
+            // A mock backend's delay is shown on its own row; other sleeps are the guest's.
+            EventKind::Sleep { io, ms } if !rows_by_io.contains_key(io) => sleeps.push((event.at_ms, *ms as f64)),
+            EventKind::Blocked { .. } => blocked_since = blocked_since.or(Some(event.at_ms)),
+            EventKind::Resumed => {
+                if let Some(start) = blocked_since.take() {
+                    waits.push((start, event.at_ms));
+                }
+            }
             EventKind::BackendRequest { io, backend, method, url, mock } => {
                 rows_by_io.insert(*io, trace.len());
                 trace.push(TraceRow {
@@ -289,6 +298,8 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
             .map(|(endpoint, lines)| (endpoint, lines.into_iter().map(|l| (l.at_ms, l.text)).collect()))
             .collect(),
         trace,
+        sleeps,
+        waits,
         hostcalls,
         stats: RunStats {
             wall_ms: outcome.stats.wall_ms,

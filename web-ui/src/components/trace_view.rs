@@ -24,11 +24,22 @@ pub fn trace_view(props: &Props) -> Html {
             <div class="panel-title">{ "Trace" }<span class="spacer" />
                 <span class="muted small">{ format!("{} hostcalls", report.stats.hostcalls) }</span></div>
             <div class="waterfall">
-                <div class="lane">
+                <div class="lane" title="the guest's run; lighter where it waited on I/O">
                     <span class="label">{ "guest" }</span>
-                    <span class="track"><span class="bar guest" style={bar(0.0, total)} /></span>
+                    <span class="track"><span class="bar guest" style={bar(0.0, total)} />
+                        { for report.waits.iter().map(|&(start, end)| html! { <span class="bar waiting" style={bar(start, end)} /> }) }
+                    </span>
                     <span class="time">{ format!("{:.1} ms", report.stats.wall_ms) }</span>
                 </div>
+                if !report.sleeps.is_empty() {
+                    <div class="lane trace-sleep" title="sleeps the guest asked for">
+                        <span class="label">{ format!("sleep ×{}", report.sleeps.len()) }</span>
+                        <span class="track">
+                            { for report.sleeps.iter().map(|&(start, ms)| html! { <span class="bar sleep" style={bar(start, start + ms)} /> }) }
+                        </span>
+                        <span class="time">{ format!("{:.0} ms", report.sleeps.iter().map(|s| s.1).sum::<f64>()) }</span>
+                    </div>
+                }
                 { for report.trace.iter().map(|row| {
                     let end = row.end_ms.unwrap_or(total);
                     let outcome = match (&row.status, &row.error) {
