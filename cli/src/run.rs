@@ -67,6 +67,8 @@ fn not_started(message: String) -> Outcome {
         }),
         stdout: Vec::new(),
         stderr: Vec::new(),
+        stdout_times: Vec::new(),
+        stderr_times: Vec::new(),
         logs: Default::default(),
         trace: Default::default(),
         stats: Default::default(),

@@ -44,6 +44,9 @@ pub struct Outcome {
     pub error: Option<GuestError>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// When each write to stdout / stderr began: (offset in the stream, ms since the start).
+    pub stdout_times: Vec<(usize, f64)>,
+    pub stderr_times: Vec<(usize, f64)>,
     pub logs: BTreeMap<String, Vec<LogLine>>,
     pub trace: Trace,
     pub stats: Stats,
@@ -392,6 +395,8 @@ impl Session {
             error,
             stdout: core::mem::take(&mut state.stdout),
             stderr: core::mem::take(&mut state.stderr),
+            stdout_times: core::mem::take(&mut state.stdout_times),
+            stderr_times: core::mem::take(&mut state.stderr_times),
             logs: core::mem::take(&mut state.logs),
             stats: Stats {
                 wall_ms,

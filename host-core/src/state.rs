@@ -161,6 +161,9 @@ pub struct State {
     pub blocked: Option<Continuation>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// When each write to stdout / stderr began: (offset in the stream, ms since the start).
+    pub stdout_times: Vec<(usize, f64)>,
+    pub stderr_times: Vec<(usize, f64)>,
     /// Lines written to each log endpoint.
     pub logs: BTreeMap<String, Vec<LogLine>>,
     pub trace: Trace,
@@ -193,6 +196,8 @@ impl State {
             blocked: None,
             stdout: Vec::new(),
             stderr: Vec::new(),
+            stdout_times: Vec::new(),
+            stderr_times: Vec::new(),
             logs: BTreeMap::new(),
             trace: Trace::default(),
             started_ms,

@@ -165,6 +165,8 @@ fn logging_writes_to_endpoint_stdout_and_stderr() {
     assert_eq!(lines, ["request received: GET /hello"]);
     assert_eq!(out.stdout, b"logging guest: hello on stdout\n");
     assert_eq!(out.stderr, b"logging guest: hello on stderr\n");
+    assert_eq!(out.stdout_times.len(), 1, "one write, with its time");
+    assert_eq!(out.stdout_times[0].0, 0);
 }
 
 #[test]

@@ -60,8 +60,9 @@ pub struct RunReport {
     pub headers: Vec<(String, String)>,
     pub body: ByteBuf,
     pub error: Option<GuestFailure>,
-    pub stdout: String,
-    pub stderr: String,
+    /// Lines with the time (ms since the request started) of the write they began in.
+    pub stdout: Vec<(f64, String)>,
+    pub stderr: Vec<(f64, String)>,
     /// Endpoint → lines with their time (ms since the request started).
     pub logs: Vec<(String, Vec<(f64, String)>)>,
     pub trace: Vec<TraceRow>,

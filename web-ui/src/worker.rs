@@ -238,6 +238,18 @@ fn text_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<(
     headers.map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned())).collect()
 }
 
+/// A captured stream as lines, each with the time of the write it began in.
+fn timed_lines(bytes: &[u8], times: &[(usize, f64)]) -> Vec<(f64, String)> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let at = times.iter().take_while(|(offset, _)| *offset <= start).last().map_or(0.0, |(_, at)| *at);
+        lines.push((at, String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line)).into_owned()));
+        start += line.len();
+    }
+    lines
+}
+
 fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
     let mut trace: Vec<TraceRow> = Vec::new();
     let mut rows_by_io = BTreeMap::new();
@@ -290,8 +302,8 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
         headers: text_headers(outcome.response.headers.iter()),
         body: ByteBuf::from(outcome.body),
         error: outcome.error.map(|e| GuestFailure { kind: e.kind.as_str().to_string(), message: e.message }),
-        stdout: String::from_utf8_lossy(&outcome.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&outcome.stderr).into_owned(),
+        stdout: timed_lines(&outcome.stdout, &outcome.stdout_times),
+        stderr: timed_lines(&outcome.stderr, &outcome.stderr_times),
         logs: outcome
             .logs
             .into_iter()

@@ -196,7 +196,10 @@ fn fd_write(cx: &mut Cx<'_>, fd: u32, iovs: u32, count: u32, nwritten_out: u32) 
     for (ptr, len) in iovecs(cx, iovs, count)? {
         data.extend_from_slice(cx.mem.slice(ptr, len).map_err(|_| Errno::Fault)?);
     }
-    let sink = if fd == STDOUT { &mut cx.st.stdout } else { &mut cx.st.stderr };
+    let at = cx.st.now_ms();
+    let (sink, times) =
+        if fd == STDOUT { (&mut cx.st.stdout, &mut cx.st.stdout_times) } else { (&mut cx.st.stderr, &mut cx.st.stderr_times) };
+    times.push((sink.len(), at));
     sink.extend_from_slice(&data);
     cx.mem.write_u32(nwritten_out, data.len() as u32).map_err(|_| Errno::Fault.into())
 }

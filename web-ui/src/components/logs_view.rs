@@ -11,20 +11,20 @@ pub struct Props {
 
 #[function_component(LogsView)]
 pub fn logs_view(props: &Props) -> Html {
+    let table = |id: String, lines: &[(f64, String)]| html! {
+        <table id={id} class="mono small log">
+            if lines.is_empty() {
+                <tr><td class="muted">{ "nothing written" }</td></tr>
+            }
+            { for lines.iter().map(|(at, text)| html! { <tr><td class="time">{ format!("{at:.1} ms") }</td><td class="line">{ text }</td></tr> }) }
+        </table>
+    };
     let mut tabs: Vec<(String, String, Html)> = vec![
-        ("stdout".into(), format!("stdout"), html! { <pre id="stdout" class="mono small">{ &props.report.stdout }</pre> }),
-        ("stderr".into(), format!("stderr"), html! { <pre id="stderr" class="mono small">{ &props.report.stderr }</pre> }),
+        ("stdout".into(), format!("stdout ({})", props.report.stdout.len()), table("stdout".into(), &props.report.stdout)),
+        ("stderr".into(), format!("stderr ({})", props.report.stderr.len()), table("stderr".into(), &props.report.stderr)),
     ];
     for (endpoint, lines) in &props.report.logs {
-        tabs.push((
-            format!("log-{endpoint}"),
-            format!("{endpoint} ({})", lines.len()),
-            html! {
-                <table class="mono small log">
-                    { for lines.iter().map(|(at, text)| html! { <tr><td class="time">{ format!("{at:.1} ms") }</td><td>{ text }</td></tr> }) }
-                </table>
-            },
-        ));
+        tabs.push((format!("log-{endpoint}"), format!("{endpoint} ({})", lines.len()), table(format!("log-{endpoint}"), lines)));
     }
     let default = if props.report.stderr.is_empty() { 0 } else { 1 };
     let active = use_state(|| default);
