@@ -59,6 +59,7 @@ test('the page loads with an example ready to run', async () => {
   const page = await freshPage();
   assert.equal(await page.title(), 'Edgeplay — Fastly Compute in your browser');
   assert.match(await text(page, '#module-info'), /hello/);
+  assert.match(await text(page, '#module-info'), /Built with Rust, the fastly crate \(.*rustc 1\.\d+/);
   await send(page);
   assert.equal(await text(page, '#response-status'), '200 OK');
   assert.equal(await text(page, '#response-body'), 'Hello from Edgeplay!\n');
@@ -97,6 +98,21 @@ test('a module file can be uploaded and run', async () => {
   await send(page);
   assert.equal(await text(page, '#response-status'), '200 OK');
   assert.match(await text(page, '#response-body'), /"key": "greeting"/);
+  await page.close();
+});
+
+test('a module dropped on the page loads', async () => {
+  const page = await freshPage();
+  const dataTransfer = await page.evaluateHandle(async () => {
+    const bytes = await (await fetch('examples/logging.wasm')).arrayBuffer();
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], 'dropped.wasm', { type: 'application/wasm' }));
+    return transfer;
+  });
+  await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer });
+  await page.waitForSelector('#module-info:has-text("dropped.wasm"):has-text("imports")');
+  await send(page);
+  assert.match(await text(page, '#response-body'), /logged 3 lines/);
   await page.close();
 });
 

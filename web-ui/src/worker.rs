@@ -97,9 +97,24 @@ fn now() -> f64 {
     BrowserPlatform.monotonic_ms()
 }
 
-/// The `processed-by` tools of the `producers` custom section, e.g. `rustc 1.95.0`.
+/// The SDK and toolchain that built the module, from its `producers` section: the SDKs do not
+/// name themselves there, but each Compute SDK has one language and toolchain.
 fn producer(wasm: &[u8]) -> Option<String> {
-    host_core::module::producers(wasm)
+    let tools = host_core::module::producers(wasm)?;
+    let lower = tools.to_ascii_lowercase();
+    let sdk = if lower.contains("rustc") {
+        Some("Rust, the fastly crate")
+    } else if lower.contains("tinygo") || lower.contains("go ") || lower.starts_with("go") {
+        Some("Go, compute-sdk-go")
+    } else if lower.contains("starlingmonkey") || lower.contains("js-compute") || lower.contains("spidermonkey") {
+        Some("JavaScript, @fastly/js-compute")
+    } else {
+        None
+    };
+    Some(match sdk {
+        Some(sdk) => format!("{sdk} ({tools})"),
+        None => tools,
+    })
 }
 
 async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
