@@ -136,6 +136,7 @@ test('a mock backend answers offline and the trace shows it', async () => {
   await send(page);
   assert.match(await text(page, '#response-body'), /fresh from the origin/);
   assert.match(await text(page, '.trace-backend'), /httpme \(mock\)/);
+  assert.match(await text(page, '.trace-backend'), /mock:\/\/httpme\/\S* → 200/);
   await page.close();
 });
 

@@ -96,6 +96,10 @@ fn caching_proxy_example_config_answers_offline_from_the_mock() {
     assert_eq!(out.response.status, 200);
     assert!(String::from_utf8_lossy(&out.body).contains("fresh from the origin"));
     assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+    assert!(
+        out.trace.events.iter().any(|e| matches!(e.kind, EventKind::BackendResponse { status: 200, .. })),
+        "the mock's answer is in the trace"
+    );
 }
 
 #[test]

@@ -222,8 +222,11 @@ fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streami
     let (kind, slot) = match &backend.mock {
         Some(mock) if mock.delay_ms > 0 => (IoKind::Sleep { ms: mock.delay_ms as u64 }, slot(Some(mock.clone()), None)),
         Some(mock) => {
-            let id = cx.st.io.start(None, slot(None, Some(Ok(mock_response(mock)))));
+            let response = mock_response(mock);
+            let (status, body_bytes) = (response.status, response.body.len());
+            let id = cx.st.io.start(None, slot(None, Some(Ok(response))));
             trace_request(cx.st, id, &request, true);
+            cx.st.trace(EventKind::BackendResponse { io: id, status, body_bytes });
             return Ok(id);
         }
         None => (IoKind::Fetch(request.clone()), slot(None, None)),
