@@ -211,9 +211,11 @@ async fn drive(mut session: Session, dropped: &mut BTreeMap<u32, Vec<String>>) -
                 report_progress(&mut session, &mut head_sent);
                 let wait = session.wall_time_left_ms().min(u32::MAX as f64) as u32;
                 let timeout = gloo_timers::future::TimeoutFuture::new(wait);
-                match futures_util::future::select(done_rx.next(), timeout).await {
-                    futures_util::future::Either::Left((Some((id, result)), _)) => session.complete(id, result),
-                    _ => {} // the wall-time limit: the next step reports it
+                // Nothing by the wall-time limit: the next step reports it.
+                if let futures_util::future::Either::Left((Some((id, result)), _)) =
+                    futures_util::future::select(done_rx.next(), timeout).await
+                {
+                    session.complete(id, result);
                 }
                 while let Ok((id, result)) = done_rx.try_recv() {
                     session.complete(id, result);

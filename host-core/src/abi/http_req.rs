@@ -292,9 +292,12 @@ pub fn mock_response(mock: &MockResponse) -> BackendResponse {
     }
 }
 
+/// A finished send: new response and body handles, or why it failed.
+type Delivered = Result<(u32, u32), FetchError>;
+
 /// Takes the result of a completed send as new response and body handles.
 /// `None` while it is still in flight.
-fn take_response(st: &mut State, io: IoId, edits: &[HeaderEdit]) -> Option<Result<(u32, u32), FetchError>> {
+fn take_response(st: &mut State, io: IoId, edits: &[HeaderEdit]) -> Option<Delivered> {
     if !st.io.is_done(io) {
         return None;
     }
@@ -340,7 +343,7 @@ struct Outputs {
 }
 
 /// Writes a finished send's handles (or its error) for `send*` and `pending_req_wait*`.
-fn deliver(cx: &mut Cx<'_>, result: Result<(u32, u32), FetchError>, out: Outputs) -> AbiResult {
+fn deliver(cx: &mut Cx<'_>, result: Delivered, out: Outputs) -> AbiResult {
     match result {
         Ok((resp, body)) => {
             if let Some(ptr) = out.error_detail {
@@ -398,7 +401,7 @@ fn send_async_v2(cx: &mut Cx<'_>, req: u32, body: u32, be: u32, be_len: u32, str
 // ---- pending requests --------------------------------------------------------------------
 
 /// Takes pending request `h`'s response if it has arrived; the pending handle is then gone.
-pub(super) fn take_pending(st: &mut State, h: u32) -> Result<Option<Result<(u32, u32), FetchError>>, AbiError> {
+pub(super) fn take_pending(st: &mut State, h: u32) -> Result<Option<Delivered>, AbiError> {
     let pending = st.handles.pending_request(h)?;
     if !st.io.is_done(pending.io) {
         return Ok(None);

@@ -33,6 +33,12 @@ pub struct TestGuest {
     next: u32,
 }
 
+impl Default for TestGuest {
+    fn default() -> Self {
+        TestGuest::new()
+    }
+}
+
 impl TestGuest {
     pub fn new() -> TestGuest {
         TestGuest::with_config(Config::default(), DownstreamRequest::get("http://localhost/"))

@@ -63,33 +63,32 @@ fn pretty_json(bytes: &[u8]) -> Option<String> {
 #[function_component(ResponseView)]
 pub fn response_view(props: &Props) -> Html {
     let view = use_state(|| View::Body);
-    let (status, headers, body, error, summary): (Option<u16>, Vec<(String, String)>, Vec<u8>, Option<(String, String)>, Option<String>) =
-        match &props.run {
-            RunState::Idle => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
-                <p class="muted" id="run-state">{ "Press Send (or Ctrl+Enter) to run the guest." }</p></div> },
-            RunState::Cancelled => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
-                <p class="warning" id="run-state">{ "Cancelled. The guest was stopped; send again when ready." }</p></div> },
-            RunState::Failed(message) => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
-                <pre class="error" id="run-error">{ message }</pre></div> },
-            RunState::Running { head, body } => {
-                let (status, headers) = head.clone().map_or((None, Vec::new()), |(s, h)| (Some(s), h));
-                (status, headers, body.clone(), None, Some("running…".into()))
-            }
-            RunState::Done(report) => (
-                Some(report.status),
-                report.headers.clone(),
-                report.body.to_vec(),
-                report.error.as_ref().map(|e| (e.kind.clone(), e.message.clone())),
-                Some(format!(
-                    "{:.1} ms · CPU {:.1} ms · {} fuel · heap {} · {}",
-                    report.stats.wall_ms,
-                    report.stats.cpu_ms,
-                    report.stats.fuel,
-                    human_bytes(report.stats.peak_heap_bytes),
-                    human_bytes(report.body.len())
-                )),
+    let (status, headers, body, error, summary) = match &props.run {
+        RunState::Idle => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
+            <p class="muted" id="run-state">{ "Press Send (or Ctrl+Enter) to run the guest." }</p></div> },
+        RunState::Cancelled => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
+            <p class="warning" id="run-state">{ "Cancelled. The guest was stopped; send again when ready." }</p></div> },
+        RunState::Failed(message) => return html! { <div class="panel response"><div class="panel-title">{ "Response" }</div>
+            <pre class="error" id="run-error">{ message }</pre></div> },
+        RunState::Running { head, body } => {
+            let (status, headers) = head.clone().map_or((None, Vec::new()), |(s, h)| (Some(s), h));
+            (status, headers, body.clone(), None, "running…".to_string())
+        }
+        RunState::Done(report) => (
+            Some(report.status),
+            report.headers.clone(),
+            report.body.to_vec(),
+            report.error.as_ref().map(|e| format!("{}: {}", e.kind, e.message)),
+            format!(
+                "{:.1} ms · CPU {:.1} ms · {} fuel · heap {} · {}",
+                report.stats.wall_ms,
+                report.stats.cpu_ms,
+                report.stats.fuel,
+                human_bytes(report.stats.peak_heap_bytes),
+                human_bytes(report.body.len())
             ),
-        };
+        ),
+    };
     let content_type = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.clone()).unwrap_or_default();
     let is_text = std::str::from_utf8(&body).is_ok();
     let tab = |v: View, label: &str| {
@@ -108,12 +107,12 @@ pub fn response_view(props: &Props) -> Html {
     html! {
         <div class="panel response">
             <div class="panel-title">{ "Response" }<span class="spacer" />
-                <span class="muted small" id="run-state">{ summary.unwrap_or_default() }</span></div>
+                <span class="muted small" id="run-state">{ summary }</span></div>
             <div id="response-status" class={class}>
                 { status.map_or("waiting for the response head…".to_string(), |s| format!("{s} {}", reason(s))) }
             </div>
-            if let Some((kind, message)) = error {
-                <pre id="run-error" class="error">{ format!("{kind}: {message}") }</pre>
+            if let Some(error) = error {
+                <pre id="run-error" class="error">{ error }</pre>
             }
             <div role="tablist" class="tabs">
                 { tab(View::Body, "Body") }
