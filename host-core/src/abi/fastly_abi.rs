@@ -14,6 +14,7 @@ fn init(_cx: &mut Cx<'_>, abi_version: u64) -> AbiResult {
     if abi_version == ABI_VERSION {
         Ok(())
     } else {
-        Err(Status::Inval.into())
+        // What Viceroy answers for a version mismatch.
+        Err(Status::Error.into())
     }
 }

@@ -2,6 +2,9 @@
 //! SDKs' error mapping shows: an empty name is NONE, a too-long one UNSUPPORTED, invalid UTF-8
 //! INVAL, an unknown store BADF; a missing key NONE, a too-long key UNSUPPORTED, and each
 //! execution may make `limits.dictionary_lookups` lookups (then LIMITEXCEEDED).
+//!
+//! In production a dictionary *is* a config store (the newer name for the same thing), so each
+//! API opens a store from either config section, its own first.
 
 use super::{AbiError, AbiResult, Cx};
 use crate::config::StringMap;
@@ -18,11 +21,13 @@ pub enum StoreKind {
     ConfigStore,
 }
 
-fn stores<'a>(cx: &'a Cx<'_>, kind: StoreKind) -> &'a alloc::collections::BTreeMap<alloc::string::String, StringMap> {
-    match kind {
-        StoreKind::Dictionary => &cx.st.config.dictionaries,
-        StoreKind::ConfigStore => &cx.st.config.config_stores,
-    }
+/// The named store: from the API's own config section, else from the other one.
+fn find<'a>(config: &'a crate::config::Config, kind: StoreKind, name: &str) -> Option<&'a StringMap> {
+    let (own, other) = match kind {
+        StoreKind::Dictionary => (&config.dictionaries, &config.config_stores),
+        StoreKind::ConfigStore => (&config.config_stores, &config.dictionaries),
+    };
+    own.get(name).or_else(|| other.get(name))
 }
 
 pub fn open(cx: &mut Cx<'_>, kind: StoreKind, name: (u32, u32), handle_out: u32) -> AbiResult {
@@ -33,7 +38,7 @@ pub fn open(cx: &mut Cx<'_>, kind: StoreKind, name: (u32, u32), handle_out: u32)
         return Err(Status::Unsupported.into());
     }
     let name = cx.mem.string(name.0, name.1)?;
-    if !stores(cx, kind).contains_key(&name) {
+    if find(&cx.st.config, kind, &name).is_none() {
         return Err(Status::Badf.into());
     }
     let handle = cx.st.handles.insert(match kind {
@@ -57,11 +62,7 @@ pub fn get(cx: &mut Cx<'_>, kind: StoreKind, h: u32, key: (u32, u32), buf: (u32,
     }
     let key = cx.mem.str(key.0, key.1)?;
     let config = cx.st.config.clone();
-    let store = match kind {
-        StoreKind::Dictionary => &config.dictionaries,
-        StoreKind::ConfigStore => &config.config_stores,
-    };
-    let value = store.get(&name).and_then(|s| s.get(key)).ok_or(AbiError::Status(Status::None));
+    let value = find(&config, kind, &name).and_then(|s| s.get(key)).ok_or(AbiError::Status(Status::None));
     cx.st.lookups += 1;
     cx.mem.write_fitting(buf.0, buf.1, value?.as_bytes(), nwritten)
 }
@@ -113,6 +114,13 @@ mod tests {
         assert_eq!(g.string_at(buf, g.u32_at(nw)), "hello there");
         let (missing, missing_len) = g.put("nope");
         assert_eq!(g.status(|cx| get(cx, StoreKind::ConfigStore, settings, (missing, missing_len), (buf, 64), nw)), Status::None);
+        let (status, settings_as_dictionary) = open_store(&mut g, StoreKind::Dictionary, "settings");
+        assert_eq!(status, Status::Ok, "a config store opens as a dictionary: they are one thing");
+        assert_eq!(
+            g.status(|cx| get(cx, StoreKind::Dictionary, settings_as_dictionary, (key, key_len), (buf, 64), nw)),
+            Status::Ok
+        );
+        assert_eq!(g.string_at(buf, g.u32_at(nw)), "hello there");
         let (status, flags) = open_store(&mut g, StoreKind::Dictionary, "flags");
         assert_eq!(status, Status::Ok);
         assert_eq!(

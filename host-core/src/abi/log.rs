@@ -13,9 +13,19 @@ pub fn link(r: &mut Registry<'_>) {
     r.func("fastly_log", "write", write);
 }
 
+/// Names production refuses: empty, with a newline or a colon, or reserved for its own use.
+fn is_valid_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !name.is_empty()
+        && !name.contains(['\n', '\r', ':'])
+        && lower != "stdout"
+        && lower != "stderr"
+        && !lower.starts_with("fst_managed_")
+}
+
 fn endpoint_get(cx: &mut Cx<'_>, name: u32, name_len: u32, handle_out: u32) -> AbiResult {
     let name = cx.mem.string(name, name_len)?;
-    if name.is_empty() {
+    if !is_valid_name(&name) {
         return Err(Status::Inval.into());
     }
     let handle = cx.st.handles.insert(Handle::LogEndpoint(name));
@@ -60,6 +70,10 @@ mod tests {
         let mut g = TestGuest::new();
         let out = g.alloc(4);
         assert_eq!(g.status(|cx| endpoint_get(cx, 0, 0, out)), Status::Inval, "an empty name");
+        for reserved in ["stdout", "STDERR", "fst_managed_x", "a:b", "two\nlines"] {
+            let (name, len) = g.put(reserved);
+            assert_eq!(g.status(|cx| endpoint_get(cx, name, len, out)), Status::Inval, "{reserved:?}");
+        }
         let (msg, msg_len) = g.put("x");
         assert_eq!(g.status(|cx| write(cx, 77, msg, msg_len, out)), Status::Badf);
     }
