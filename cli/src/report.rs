@@ -5,80 +5,9 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use host_core::http::ResponseHead;
-use host_core::trace::EventKind;
-use host_core::{Config, Outcome};
+use host_core::trace::BackendCall;
+use host_core::Outcome;
 use serde_json::{json, Value};
-
-/// One backend request: when it left, how it ended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackendCall {
-    pub backend: String,
-    pub method: String,
-    pub url: String,
-    pub mock: bool,
-    pub start_ms: f64,
-    pub status: Option<u16>,
-    pub error: Option<String>,
-    pub body_bytes: Option<usize>,
-    /// From leaving to the answer; `None` when no answer came before the request ended.
-    pub ms: Option<f64>,
-}
-
-/// The backend requests in the trace, in the order they left.
-pub fn backend_calls(outcome: &Outcome, config: &Config) -> Vec<BackendCall> {
-    let mut calls: Vec<(u32, BackendCall)> = Vec::new();
-    for event in &outcome.trace.events {
-        match &event.kind {
-            EventKind::BackendRequest {
-                io,
-                backend,
-                method,
-                url,
-                mock,
-            } => {
-                // A mock without a delay is answered on the spot, with no response event.
-                let instant = config
-                    .backends
-                    .get(backend)
-                    .and_then(|b| b.mock.as_ref())
-                    .filter(|m| m.delay_ms == 0);
-                calls.push((
-                    *io,
-                    BackendCall {
-                        backend: backend.clone(),
-                        method: method.clone(),
-                        url: url.clone(),
-                        mock: *mock,
-                        start_ms: event.at_ms,
-                        status: instant.map(|m| m.status),
-                        error: None,
-                        body_bytes: instant.map(|m| m.body.len()),
-                        ms: instant.map(|_| 0.0),
-                    },
-                ));
-            }
-            EventKind::BackendResponse {
-                io,
-                status,
-                body_bytes,
-            } => {
-                if let Some((_, call)) = calls.iter_mut().find(|(id, _)| id == io) {
-                    call.status = Some(*status);
-                    call.body_bytes = Some(*body_bytes);
-                    call.ms = Some(event.at_ms - call.start_ms);
-                }
-            }
-            EventKind::BackendError { io, error } => {
-                if let Some((_, call)) = calls.iter_mut().find(|(id, _)| id == io) {
-                    call.error = Some(error.clone());
-                    call.ms = Some(event.at_ms - call.start_ms);
-                }
-            }
-            _ => {}
-        }
-    }
-    calls.into_iter().map(|(_, call)| call).collect()
-}
 
 /// `HTTP/1.1 200 OK`.
 pub fn status_line(status: u16) -> String {
@@ -104,7 +33,7 @@ pub fn head_text(head: &ResponseHead) -> Vec<u8> {
 
 /// Everything besides the response, for a person: guest output, logs, the error, the
 /// backend requests and a one-line summary. Empty sections are left out.
-pub fn diagnostics(outcome: &Outcome, config: &Config) -> String {
+pub fn diagnostics(outcome: &Outcome) -> String {
     let mut out = String::new();
     section(
         &mut out,
@@ -127,7 +56,7 @@ pub fn diagnostics(outcome: &Outcome, config: &Config) -> String {
             &error.message,
         );
     }
-    let calls = backend_calls(outcome, config);
+    let calls = outcome.trace.backend_calls();
     if !calls.is_empty() {
         let text: String = calls
             .iter()
@@ -182,7 +111,7 @@ pub fn summary(outcome: &Outcome) -> String {
 }
 
 /// The `run --json` object.
-pub fn to_json(outcome: &Outcome, config: &Config) -> Value {
+pub fn to_json(outcome: &Outcome) -> Value {
     let headers: Vec<Value> = outcome
         .response
         .headers
@@ -199,7 +128,7 @@ pub fn to_json(outcome: &Outcome, config: &Config) -> Value {
             )
         })
         .collect();
-    let trace: Vec<Value> = backend_calls(outcome, config)
+    let trace: Vec<Value> = outcome.trace.backend_calls()
         .iter()
         .map(|c| {
             json!({

@@ -40,12 +40,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let config = load::config(args.config.as_deref())?;
     let module = load::module(&args.wasm, &config)?;
     let request = downstream_request(&args)?;
-    let config = Arc::new(config);
-    let outcome = match module.start(config.clone(), request, StdPlatform::new()) {
+    let outcome = match module.start(Arc::new(config), request, StdPlatform::new()) {
         Ok(session) => drive(session, Arc::new(Network::new()), |_| {}),
         Err(message) => not_started(message),
     };
-    print(&outcome, &config, args.json);
+    print(&outcome, args.json);
     Ok(if outcome.error.is_some() {
         ExitCode::from(1)
     } else {
@@ -75,10 +74,10 @@ fn not_started(message: String) -> Outcome {
     }
 }
 
-fn print(outcome: &Outcome, config: &host_core::Config, json: bool) {
+fn print(outcome: &Outcome, json: bool) {
     let mut stdout = std::io::stdout().lock();
     if json {
-        let _ = writeln!(stdout, "{}", report::to_json(outcome, config));
+        let _ = writeln!(stdout, "{}", report::to_json(outcome));
         return;
     }
     let _ = stdout.write_all(&report::head_text(&outcome.response));
@@ -90,7 +89,7 @@ fn print(outcome: &Outcome, config: &host_core::Config, json: bool) {
     } else {
         ""
     };
-    eprint!("{separator}{}", report::diagnostics(outcome, config));
+    eprint!("{separator}{}", report::diagnostics(outcome));
 }
 
 fn downstream_request(args: &RunArgs) -> Result<DownstreamRequest, String> {

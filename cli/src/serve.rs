@@ -105,7 +105,7 @@ impl Server {
                 lines(&format!("log {endpoint}"), &entry.text);
             }
         }
-        for call in report::backend_calls(outcome, &self.config) {
+        for call in outcome.trace.backend_calls() {
             lines("backend", &report::call_line(&call));
         }
         if let Some(error) = &outcome.error {

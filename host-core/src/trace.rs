@@ -39,7 +39,59 @@ pub enum EventKind {
     ResponseFinished { body_bytes: usize },
 }
 
+/// One backend request as people read it: when it left and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendCall {
+    pub io: IoId,
+    pub backend: String,
+    pub method: String,
+    pub url: String,
+    pub mock: bool,
+    pub start_ms: f64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub body_bytes: Option<usize>,
+    /// From leaving to the answer; `None` when no answer came before the request ended.
+    pub ms: Option<f64>,
+}
+
 impl Trace {
+    /// The backend requests, in the order they left, each with its outcome.
+    pub fn backend_calls(&self) -> Vec<BackendCall> {
+        let mut calls: Vec<BackendCall> = Vec::new();
+        for event in &self.events {
+            match &event.kind {
+                EventKind::BackendRequest { io, backend, method, url, mock } => calls.push(BackendCall {
+                    io: *io,
+                    backend: backend.clone(),
+                    method: method.clone(),
+                    url: url.clone(),
+                    mock: *mock,
+                    start_ms: event.at_ms,
+                    status: None,
+                    error: None,
+                    body_bytes: None,
+                    ms: None,
+                }),
+                EventKind::BackendResponse { io, status, body_bytes } => {
+                    if let Some(call) = calls.iter_mut().find(|c| c.io == *io) {
+                        call.status = Some(*status);
+                        call.body_bytes = Some(*body_bytes);
+                        call.ms = Some(event.at_ms - call.start_ms);
+                    }
+                }
+                EventKind::BackendError { io, error } => {
+                    if let Some(call) = calls.iter_mut().find(|c| c.io == *io) {
+                        call.error = Some(error.clone());
+                        call.ms = Some(event.at_ms - call.start_ms);
+                    }
+                }
+                _ => {}
+            }
+        }
+        calls
+    }
+
     pub fn count_hostcall(&mut self, module: &'static str, name: &'static str) {
         *self.hostcalls.entry((module, name)).or_insert(0) += 1;
     }
@@ -50,5 +102,34 @@ impl Trace {
 
     pub fn total_hostcalls(&self) -> u64 {
         self.hostcalls.values().map(|&n| n as u64).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_calls_pair_each_request_with_its_outcome() {
+        let mut trace = Trace::default();
+        let request = |io: IoId| EventKind::BackendRequest {
+            io,
+            backend: alloc::format!("b{io}"),
+            method: "GET".into(),
+            url: "https://origin/".into(),
+            mock: false,
+        };
+        trace.push(1.0, request(1));
+        trace.push(2.0, request(2));
+        trace.push(5.0, EventKind::BackendError { io: 2, error: "refused".into() });
+        trace.push(9.0, EventKind::BackendResponse { io: 1, status: 204, body_bytes: 0 });
+        trace.push(9.5, request(3));
+        let calls = trace.backend_calls();
+        let summary: alloc::vec::Vec<_> =
+            calls.iter().map(|c| (c.backend.as_str(), c.status, c.error.as_deref(), c.ms)).collect();
+        assert_eq!(
+            summary,
+            [("b1", Some(204), None, Some(8.0)), ("b2", None, Some("refused"), Some(3.0)), ("b3", None, None, None)]
+        );
     }
 }

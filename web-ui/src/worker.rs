@@ -268,43 +268,31 @@ fn timed_lines(bytes: &[u8], times: &[(usize, f64)]) -> Vec<(f64, String)> {
 }
 
 fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
-    let mut trace: Vec<TraceRow> = Vec::new();
-    let mut rows_by_io = BTreeMap::new();
+    let calls = outcome.trace.backend_calls();
+    let backend_ios: Vec<u32> = calls.iter().map(|c| c.io).collect();
+    let trace: Vec<TraceRow> = calls
+        .into_iter()
+        .map(|call| TraceRow {
+            dropped_headers: dropped.get(&call.io).cloned().unwrap_or_default(),
+            end_ms: call.ms.map(|ms| call.start_ms + ms),
+            backend: call.backend,
+            method: call.method,
+            url: call.url,
+            mock: call.mock,
+            start_ms: call.start_ms,
+            status: call.status,
+            error: call.error,
+        })
+        .collect();
     let (mut sleeps, mut waits, mut blocked_since) = (Vec::new(), Vec::new(), None);
     for event in &outcome.trace.events {
         match &event.kind {
             // A mock backend's delay is shown on its own row; other sleeps are the guest's.
-            EventKind::Sleep { io, ms } if !rows_by_io.contains_key(io) => sleeps.push((event.at_ms, *ms as f64)),
+            EventKind::Sleep { io, ms } if !backend_ios.contains(io) => sleeps.push((event.at_ms, *ms as f64)),
             EventKind::Blocked { .. } => blocked_since = blocked_since.or(Some(event.at_ms)),
             EventKind::Resumed => {
                 if let Some(start) = blocked_since.take() {
                     waits.push((start, event.at_ms));
-                }
-            }
-            EventKind::BackendRequest { io, backend, method, url, mock } => {
-                rows_by_io.insert(*io, trace.len());
-                trace.push(TraceRow {
-                    backend: backend.clone(),
-                    method: method.clone(),
-                    url: url.clone(),
-                    mock: *mock,
-                    start_ms: event.at_ms,
-                    end_ms: if *mock { Some(event.at_ms) } else { None },
-                    status: None,
-                    error: None,
-                    dropped_headers: dropped.get(io).cloned().unwrap_or_default(),
-                });
-            }
-            EventKind::BackendResponse { io, status, .. } => {
-                if let Some(&row) = rows_by_io.get(io) {
-                    trace[row].status = Some(*status);
-                    trace[row].end_ms = Some(event.at_ms);
-                }
-            }
-            EventKind::BackendError { io, error } => {
-                if let Some(&row) = rows_by_io.get(io) {
-                    trace[row].error = Some(error.clone());
-                    trace[row].end_ms = Some(event.at_ms);
                 }
             }
             _ => {}
