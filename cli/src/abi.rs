@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use host_core::abi::{self, HostcallInfo, Registry};
+use host_core::abi::{self, HostcallInfo};
 use serde_json::{json, Value};
 use wasmi::{FuncType, ValType};
 
@@ -48,11 +48,7 @@ const WASI: &str = "wasi_snapshot_preview1";
 
 /// Every hostcall host-core links, as it links them for a guest.
 pub fn implemented() -> Vec<HostcallInfo> {
-    let engine = wasmi::Engine::default();
-    let mut linker = wasmi::Linker::new(&engine);
-    let mut registry = Registry::new(&mut linker);
-    abi::link_all(&mut registry);
-    registry.linked
+    abi::implemented_hostcalls()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

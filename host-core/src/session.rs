@@ -179,8 +179,7 @@ impl Session {
                     let blocked = matches!(paused, Paused::InHostcall { ready: None, .. });
                     self.paused = paused;
                     if blocked {
-                        let on = "I/O";
-                        self.store.data_mut().trace(EventKind::Blocked { on });
+                        self.store.data_mut().trace(EventKind::Blocked);
                         if !self.store.data().io.has_queued() {
                             return self.blocked();
                         }
@@ -382,11 +381,9 @@ impl Session {
             // Production answers 500 when the guest ends without a response, failed or not.
             None => (ResponseHead { status: 500, ..ResponseHead::default() }, Vec::new()),
         };
-        if error.is_none() || state.response.finished {
-            let bytes = body.len();
-            if state.response.streaming && !state.response.finished {
-                state.trace(EventKind::ResponseFinished { body_bytes: bytes });
-            }
+        // A guest that ends normally without closing its streaming body ends the response.
+        if error.is_none() && state.response.streaming && !state.response.finished {
+            state.trace(EventKind::ResponseFinished { body_bytes: body.len() });
         }
         let trace = core::mem::take(&mut state.trace);
         Outcome {

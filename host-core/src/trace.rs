@@ -31,7 +31,7 @@ pub enum EventKind {
     /// The guest asked to sleep (`poll_oneoff`) or to wait with a timeout.
     Sleep { io: IoId, ms: u64 },
     /// The guest is waiting on I/O; the matching `Resumed` ends the wait.
-    Blocked { on: &'static str },
+    Blocked,
     Resumed,
     /// The response head went downstream.
     ResponseSent { status: u16, streaming: bool },

@@ -119,6 +119,13 @@ fn streaming_sends_the_head_before_the_body_is_done() {
     assert!(pieces >= 3, "the body arrived in {pieces} pieces: {observed:?}");
 }
 
+/// How many backend requests had left when the first answer came back.
+fn requests_before_first_answer(out: &host_core::Outcome) -> usize {
+    let kinds: Vec<&EventKind> = out.trace.events.iter().map(|e| &e.kind).collect();
+    let first_answer = kinds.iter().position(|k| matches!(k, EventKind::BackendResponse { .. })).expect("an answer");
+    kinds[..first_answer].iter().filter(|k| matches!(k, EventKind::BackendRequest { .. })).count()
+}
+
 #[test]
 fn fanout_backends_are_in_flight_together() {
     let config = std::fs::read_to_string(support::guest_dir("fanout").join("config.json")).unwrap();
@@ -128,10 +135,7 @@ fn fanout_backends_are_in_flight_together() {
     assert_eq!(json["order"], serde_json::json!(["b", "c", "a"]));
     assert_eq!(json["bodies"]["c"], "charlie");
     // All three requests left before the first answer came back: they overlapped.
-    let kinds: Vec<&EventKind> = out.trace.events.iter().map(|e| &e.kind).collect();
-    let first_answer = kinds.iter().position(|k| matches!(k, EventKind::BackendResponse { .. })).unwrap();
-    let requests_before = kinds[..first_answer].iter().filter(|k| matches!(k, EventKind::BackendRequest { .. })).count();
-    assert_eq!(requests_before, 3, "{kinds:?}");
+    assert_eq!(requests_before_first_answer(&out), 3, "{:?}", out.trace.events);
 }
 
 #[test]
@@ -145,9 +149,7 @@ fn fanout_to_real_backends_overlaps_too() {
     let out = run_with(Guest::Fanout, config, DownstreamRequest::get("http://localhost/"), slow);
     let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!(json["bodies"], serde_json::json!({"a": "a", "b": "b", "c": "c"}));
-    let kinds: Vec<&EventKind> = out.trace.events.iter().map(|e| &e.kind).collect();
-    let first_answer = kinds.iter().position(|k| matches!(k, EventKind::BackendResponse { .. })).unwrap();
-    assert_eq!(kinds[..first_answer].iter().filter(|k| matches!(k, EventKind::BackendRequest { .. })).count(), 3);
+    assert_eq!(requests_before_first_answer(&out), 3, "{:?}", out.trace.events);
 }
 
 #[test]

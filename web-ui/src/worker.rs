@@ -289,7 +289,7 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
         match &event.kind {
             // A mock backend's delay is shown on its own row; other sleeps are the guest's.
             EventKind::Sleep { io, ms } if !backend_ios.contains(io) => sleeps.push((event.at_ms, *ms as f64)),
-            EventKind::Blocked { .. } => blocked_since = blocked_since.or(Some(event.at_ms)),
+            EventKind::Blocked => blocked_since = blocked_since.or(Some(event.at_ms)),
             EventKind::Resumed => {
                 if let Some(start) = blocked_since.take() {
                     waits.push((start, event.at_ms));

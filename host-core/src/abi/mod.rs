@@ -268,6 +268,15 @@ impl<'l> Registry<'l> {
     }
 }
 
+/// Every hostcall we implement, with its signature: for coverage tables.
+pub fn implemented_hostcalls() -> Vec<HostcallInfo> {
+    let engine = wasmi::Engine::default();
+    let mut linker = Linker::new(&engine);
+    let mut registry = Registry::new(&mut linker);
+    link_all(&mut registry);
+    registry.linked
+}
+
 /// Links every hostcall we implement.
 pub fn link_all(registry: &mut Registry<'_>) {
     fastly_abi::link(registry);
