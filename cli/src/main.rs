@@ -7,6 +7,7 @@ mod relay;
 mod report;
 mod run;
 mod serve;
+mod state_dir;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,10 +67,12 @@ struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:7676")]
     addr: SocketAddr,
-    /// A directory for persistent state, created if missing. Not used yet: KV stores and the
-    /// cache will be kept here once the stores-and-cache work lands.
+    /// Keep KV stores and the cache in this directory (created if missing), across restarts.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// Start from the config's initial store values, discarding what `--state` holds.
+    #[arg(long, requires = "state")]
+    reset: bool,
 }
 
 #[derive(clap::Args)]
@@ -83,7 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Serve(args) => serve::serve(args.wasm, args.config, args.addr, args.state),
+        Command::Serve(args) => serve::serve(args.wasm, args.config, args.addr, args.state, args.reset),
         Command::Relay(args) => relay::relay(args.addr),
         Command::Abi(args) => {
             abi::print(args.json);

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use host_core::http::ResponseHead;
-use host_core::trace::BackendCall;
+use host_core::trace::{BackendCall, CacheOutcome, EventKind};
 use host_core::Outcome;
 use serde_json::{json, Value};
 
@@ -56,6 +56,8 @@ pub fn diagnostics(outcome: &Outcome) -> String {
             &error.message,
         );
     }
+    let cache: String = cache_lines(outcome).iter().map(|l| format!("{l}\n")).collect();
+    section(&mut out, "cache", &cache);
     let calls = outcome.trace.backend_calls();
     if !calls.is_empty() {
         let text: String = calls
@@ -95,6 +97,35 @@ pub fn call_line(call: &BackendCall) -> String {
         "{}{mock}  {} {} -> {result}{time}",
         call.backend, call.method, call.url
     )
+}
+
+/// One line per readthrough cache decision:
+/// `HIT  example.com/page  age 4 s, 26 s left, hit 2`.
+pub fn cache_lines(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Cache { outcome, key, age_s, ttl_left_s, hits, note, .. } => {
+                let mut facts = Vec::new();
+                match outcome {
+                    CacheOutcome::Hit | CacheOutcome::Stale => {
+                        facts.push(format!("age {age_s} s"));
+                        facts.push(if *ttl_left_s >= 0 { format!("{ttl_left_s} s left") } else { format!("expired {} s ago", -ttl_left_s) });
+                        facts.push(format!("hit {hits}"));
+                    }
+                    CacheOutcome::Stored => facts.push(format!("TTL {ttl_left_s} s")),
+                    _ => {}
+                }
+                if !note.is_empty() {
+                    facts.push(note.clone());
+                }
+                Some(format!("{:<10} {key}  {}", outcome.as_str(), facts.join(", ")))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `wall 12.3 ms, CPU 4.5 ms, fuel 1234567, peak heap 1.1 MiB, 42 hostcalls`.
@@ -151,6 +182,7 @@ pub fn to_json(outcome: &Outcome) -> Value {
             "peak_heap_bytes": s.peak_heap_bytes, "hostcalls": s.hostcalls,
         },
         "trace": trace,
+        "cache": cache_json(outcome),
     });
     match std::str::from_utf8(&outcome.body) {
         Ok(text) => object["body"] = json!(text),
@@ -160,6 +192,22 @@ pub fn to_json(outcome: &Outcome) -> Value {
         }
     }
     object
+}
+
+/// The readthrough cache's decisions for `run --json`.
+fn cache_json(outcome: &Outcome) -> Vec<Value> {
+    outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Cache { outcome, key, age_s, ttl_left_s, hits, note, .. } => Some(json!({
+                "outcome": outcome.as_str(), "key": key, "age_s": age_s, "ttl_left_s": ttl_left_s,
+                "hits": hits, "note": note,
+            })),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Milliseconds to the microsecond: the clocks are no finer, and the JSON stays readable.

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use host_core::http::ResponseHead;
 use host_core::native::{drive, StdPlatform};
-use host_core::{DownstreamRequest, GuestError, GuestErrorKind, Outcome};
+use host_core::{DownstreamRequest, GuestError, GuestErrorKind, Outcome, Stores};
 
 use crate::backends::Network;
+use crate::state_dir::StateDir;
 use crate::{load, report};
 
 #[derive(clap::Args)]
@@ -31,6 +32,12 @@ pub struct RunArgs {
     /// Print one JSON object: status, headers, body, output, logs, error, stats and trace.
     #[arg(long)]
     json: bool,
+    /// Keep KV stores and the cache in this directory between runs (see `serve --state`).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Start from the config's initial store values, discarding what `--state` holds.
+    #[arg(long, requires = "state")]
+    reset: bool,
     /// The request URL; a bare path like `/api` means `http://localhost/api`.
     #[arg(default_value = "http://localhost/")]
     url: String,
@@ -40,10 +47,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let config = load::config(args.config.as_deref())?;
     let module = load::module(&args.wasm, &config)?;
     let request = downstream_request(&args)?;
-    let outcome = match module.start(Arc::new(config), request, StdPlatform::new()) {
+    let (state, stores) = match &args.state {
+        Some(dir) => {
+            let (state, stores) = StateDir::open(dir, &config, args.reset)?;
+            (Some(state), stores)
+        }
+        None => (None, Stores::shared(&config)),
+    };
+    let config = Arc::new(config);
+    let outcome = match module.start(config.clone(), request, StdPlatform::new(), stores.clone()) {
         Ok(session) => drive(session, Arc::new(Network::new()), |_| {}),
         Err(message) => not_started(message),
     };
+    if let Some(state) = &state {
+        state.save(&stores, &config)?;
+    }
     print(&outcome, args.json);
     Ok(if outcome.error.is_some() {
         ExitCode::from(1)

@@ -10,15 +10,18 @@ use std::time::Instant;
 
 use host_core::http::ResponseHead;
 use host_core::native::{drive, Backends, StdPlatform};
-use host_core::{Config, DownstreamRequest, GuestModule, Outcome, Session};
+use host_core::{Config, DownstreamRequest, GuestModule, Outcome, Session, SharedStores, Stores};
 
 use crate::backends::Network;
+use crate::state_dir::StateDir;
 use crate::{load, report};
 
 struct Server {
     module: GuestModule,
     config: Arc<Config>,
     backends: Arc<dyn Backends>,
+    stores: SharedStores,
+    state: Option<StateDir>,
 }
 
 pub fn serve(
@@ -26,18 +29,25 @@ pub fn serve(
     config: Option<PathBuf>,
     addr: SocketAddr,
     state: Option<PathBuf>,
+    reset: bool,
 ) -> Result<ExitCode, String> {
     let config = load::config(config.as_deref())?;
     let module = load::module(&wasm, &config)?;
-    if let Some(dir) = &state {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    let (state, stores) = match &state {
+        Some(dir) => {
+            let (state, stores) = StateDir::open(dir, &config, reset)?;
+            (Some(state), stores)
+        }
+        None => (None, Stores::shared(&config)),
+    };
     let http =
         tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let server = Arc::new(Server {
         module,
         config: Arc::new(config),
         backends: Arc::new(Network::new()),
+        stores,
+        state,
     });
     let bound = http
         .server_addr()
@@ -70,7 +80,7 @@ impl Server {
         let mut out = Downstream::new(request.into_writer(), head_only, can_stream);
         let outcome = match self
             .module
-            .start(self.config.clone(), downstream, StdPlatform::new())
+            .start(self.config.clone(), downstream, StdPlatform::new(), self.stores.clone())
         {
             Ok(session) => drive(session, self.backends.clone(), |session| {
                 out.progress(session)
@@ -82,6 +92,11 @@ impl Server {
             }
         };
         out.finish(&outcome);
+        if let Some(state) = &self.state {
+            if let Err(why) = state.save(&self.stores, &self.config) {
+                eprintln!("{method} {path}: the state could not be saved: {why}");
+            }
+        }
         self.log(&method, &path, &outcome, started);
     }
 
@@ -104,6 +119,9 @@ impl Server {
             for entry in entries {
                 lines(&format!("log {endpoint}"), &entry.text);
             }
+        }
+        for line in report::cache_lines(outcome) {
+            lines("cache", &line);
         }
         for call in outcome.trace.backend_calls() {
             lines("backend", &report::call_line(&call));

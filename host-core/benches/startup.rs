@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use host_core::native::{drive, StdPlatform};
-use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, Stores};
 
 fn guest(name: &str) -> Vec<u8> {
     let path = format!("{}/../guests/target/wasm32-wasip1/release/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
@@ -18,7 +18,7 @@ fn one_request(module: &GuestModule, config: &Arc<Config>) -> Duration {
 
 fn request(module: &GuestModule, config: &Arc<Config>, url: &str) -> Duration {
     let started = Instant::now();
-    let session = module.start(config.clone(), DownstreamRequest::get(url), StdPlatform::new()).unwrap();
+    let session = module.start(config.clone(), DownstreamRequest::get(url), StdPlatform::new(), Stores::shared(config)).unwrap();
     let outcome = drive(session, Arc::new(|_| unreachable!("these guests make no backend requests")), |_| {});
     assert_eq!(outcome.response.status, 200);
     started.elapsed()

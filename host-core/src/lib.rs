@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! let module = GuestModule::compile(&wasm, &options)?;          // validate + link once
-//! let mut session = module.start(config, request, platform)?;    // fresh instance per request
+//! let mut session = module.start(config, request, platform, stores)?; // fresh instance per request
 //! loop {
 //!     match session.step(FUEL_SLICE) {
 //!         Step::Io(op)   => start op; its result goes to session.complete(op.id, result),
@@ -19,6 +19,7 @@ extern crate std;
 
 pub mod abi;
 pub mod body;
+pub mod cache;
 pub mod config;
 pub mod handles;
 pub mod http;
@@ -27,6 +28,7 @@ pub mod module;
 pub mod session;
 pub mod state;
 pub mod status;
+pub mod stores;
 pub mod trace;
 #[cfg(feature = "std")]
 pub mod native;
@@ -36,3 +38,4 @@ pub use io::{BackendRequest, BackendResponse, FetchError, FetchErrorKind, IoId, 
 pub use module::{CompileOptions, GuestModule, ImportInfo, ImportStatus, ModuleError, ModuleInfo};
 pub use session::{GuestError, GuestErrorKind, Outcome, Session, Stats, Step};
 pub use state::{DownstreamRequest, LogLine, Platform};
+pub use stores::{Change, SharedStores, Stores};

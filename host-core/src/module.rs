@@ -12,6 +12,7 @@ use crate::abi::{self, Registry};
 use crate::config::{Config, UnknownImports};
 use crate::session::Session;
 use crate::state::{DownstreamRequest, Platform, State};
+use crate::stores::SharedStores;
 use crate::status::{Errno, Status};
 
 /// How to compile a guest.
@@ -140,8 +141,9 @@ impl GuestModule {
         config: Arc<Config>,
         request: DownstreamRequest,
         platform: Arc<dyn Platform>,
+        stores: SharedStores,
     ) -> Result<Session, String> {
-        let state = State::new(config, platform, request);
+        let state = State::new(config, platform, stores, request);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.heap);
         let instance = self.linker.instantiate_and_start(&mut store, &self.module).map_err(|e| {

@@ -114,6 +114,8 @@ enum Paused {
     /// waits in `State::blocked`.
     InHostcall { call: ResumableCallHostTrap, ready: Option<u32> },
     OutOfFuel(ResumableCallOutOfFuel),
+    /// The guest is done; a stale object's background refresh is still under way.
+    Draining,
     Finished,
 }
 
@@ -141,6 +143,11 @@ impl Session {
             }
             let run = match core::mem::replace(&mut self.paused, Paused::Finished) {
                 Paused::Finished => return Step::Done(self.finish(None)),
+                Paused::Draining if self.store.data().io.background_in_flight() => {
+                    self.paused = Paused::Draining;
+                    return Step::Blocked;
+                }
+                Paused::Draining => return Step::Done(self.finish(None)),
                 Paused::NotStarted => self.run(fuel, |start, store| start.call_resumable(store, &[], &mut [])),
                 Paused::InHostcall { call, ready: Some(code) } => {
                     let state = self.store.data_mut();
@@ -185,6 +192,7 @@ impl Session {
                         }
                     }
                 }
+                Ran::Finished(None) if self.store.data().io.background_in_flight() => self.paused = Paused::Draining,
                 Ran::Finished(error) => return Step::Done(self.finish(error)),
             }
         }

@@ -1,16 +1,19 @@
 //! The per-request state hostcalls read and write: handles, I/O, the response going out,
 //! captured output. It lives in the wasmi `Store` for the length of one downstream request.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::abi::Continuation;
+use crate::cache::readthrough::Fill;
 use crate::config::{Config, MockResponse};
 use crate::handles::HandleTable;
 use crate::http::ResponseHead;
-use crate::io::{BackendResponse, FetchError, IoId, IoKind, IoRequest, IoResult};
+use crate::io::{BackendRequest, BackendResponse, FetchError, IoId, IoKind, IoRequest, IoResult};
+use crate::stores::SharedStores;
 use crate::trace::{EventKind, Trace};
 
 /// What the embedder provides besides I/O: clocks and randomness.
@@ -70,10 +73,33 @@ pub enum IoSlot {
         /// A mock backend with a delay: answered with this when its sleep completes.
         mock_after_sleep: Option<MockResponse>,
         outcome: Option<Result<BackendResponse, FetchError>>,
+        /// The readthrough cache's part in this send.
+        cache: CacheRole,
+        /// A stale object's refresh: nobody takes its response, the cache does.
+        background: bool,
     },
     Timer {
         fired: bool,
     },
+}
+
+/// What the readthrough cache does with a send's result.
+#[derive(Debug, Default)]
+pub enum CacheRole {
+    #[default]
+    None,
+    /// Store the response (if it may be stored).
+    Fill(Box<Fill>),
+    /// An identical request is fetching the object: check again when the sleep `id` fires,
+    /// then take the stored object or send `request` after all.
+    Wait { fill: Box<Fill>, request: Box<BackendRequest> },
+}
+
+impl IoSlot {
+    /// A send whose result is known or will be delivered by the embedder.
+    pub fn fetch(backend: String, cache: CacheRole, outcome: Option<Result<BackendResponse, FetchError>>) -> IoSlot {
+        IoSlot::Fetch { backend, mock_after_sleep: None, outcome, cache, background: false }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -99,11 +125,14 @@ impl IoTable {
         id
     }
 
-    /// Registers a request that leaves once the guest closes its streaming body `body`.
-    pub fn defer_until_closed(&mut self, body: u32, kind: IoKind, slot: IoSlot) -> IoId {
-        let id = self.start(None, slot);
+    /// Asks the embedder to perform `kind` for the registered operation `id`.
+    pub fn queue(&mut self, id: IoId, kind: IoKind) {
+        self.queue.push_back(IoRequest { id, kind });
+    }
+
+    /// `kind` for operation `id` starts once the guest closes its streaming body `body`.
+    pub fn defer_until_closed(&mut self, body: u32, id: IoId, kind: IoKind) {
         self.deferred.push((body, id, kind));
-        id
     }
 
     /// The guest closed streaming body `body`: the request waiting for it leaves now.
@@ -133,6 +162,11 @@ impl IoTable {
         }
     }
 
+    /// Background refreshes still under way: the request is not over until they end.
+    pub fn background_in_flight(&self) -> bool {
+        self.in_flight().any(|id| matches!(self.slots.get(&id), Some(IoSlot::Fetch { background: true, .. })))
+    }
+
     /// Ids handed to the embedder and not completed.
     pub fn in_flight(&self) -> impl Iterator<Item = IoId> + '_ {
         self.slots.keys().copied().filter(|&id| !self.is_done(id) && !self.deferred.iter().any(|(_, d, _)| *d == id))
@@ -148,6 +182,8 @@ pub struct LogLine {
 pub struct State {
     pub config: Arc<Config>,
     pub platform: Arc<dyn Platform>,
+    /// KV stores and the cache, shared with every other request.
+    pub stores: SharedStores,
     pub handles: HandleTable,
     /// The guest's exported memory, set once the instance exists.
     pub memory: Option<wasmi::Memory>,
@@ -176,7 +212,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: Arc<Config>, platform: Arc<dyn Platform>, downstream: DownstreamRequest) -> State {
+    pub fn new(config: Arc<Config>, platform: Arc<dyn Platform>, stores: SharedStores, downstream: DownstreamRequest) -> State {
         let started_ms = platform.monotonic_ms();
         let env = crate::module::guest_env(&config, platform.as_ref());
         let heap = HeapLimiter {
@@ -186,6 +222,7 @@ impl State {
         State {
             config,
             platform,
+            stores,
             handles: HandleTable::new(),
             memory: None,
             heap,
@@ -218,23 +255,23 @@ impl State {
 
     /// Records an I/O completion from the embedder.
     pub fn complete_io(&mut self, id: IoId, result: IoResult) {
-        let at = self.now_ms();
-        let Some(slot) = self.io.slots.get_mut(&id) else { return };
-        match (slot, result) {
-            (IoSlot::Timer { fired }, _) => *fired = true,
-            (IoSlot::Fetch { mock_after_sleep, outcome, .. }, IoResult::Slept) => {
-                if let Some(mock) = mock_after_sleep.take() {
-                    *outcome = Some(Ok(crate::abi::http_req::mock_response(&mock)));
-                }
-            }
-            (IoSlot::Fetch { outcome, .. }, IoResult::Fetched(result)) => *outcome = Some(result),
+        match (self.io.slots.get_mut(&id), result) {
+            (None, _) => {}
+            (Some(IoSlot::Timer { fired }), _) => *fired = true,
+            (Some(IoSlot::Fetch { .. }), IoResult::Slept) => crate::abi::http_req::on_sleep_done(self, id),
+            (Some(IoSlot::Fetch { .. }), IoResult::Fetched(result)) => crate::abi::http_req::complete_fetch(self, id, result),
         }
-        if let Some(IoSlot::Fetch { outcome: Some(outcome), .. }) = self.io.slots.get(&id) {
-            let kind = match outcome {
-                Ok(resp) => EventKind::BackendResponse { io: id, status: resp.status, body_bytes: resp.body.len() },
-                Err(e) => EventKind::BackendError { io: id, error: alloc::format!("{e}") },
-            };
-            self.trace.push(at, kind);
+    }
+}
+
+impl Drop for State {
+    /// A request that ends before its backend answered (cancelled, trapped) releases the keys
+    /// it was fetching, so requests collapsed onto it go to the backend themselves.
+    fn drop(&mut self) {
+        for slot in self.io.slots.values() {
+            if let IoSlot::Fetch { cache: CacheRole::Fill(fill), .. } = slot {
+                crate::cache::readthrough::abandon_fill(&self.stores, fill);
+            }
         }
     }
 }

@@ -37,6 +37,40 @@ pub enum EventKind {
     ResponseSent { status: u16, streaming: bool },
     /// The last byte of the response went downstream.
     ResponseFinished { body_bytes: usize },
+    /// A readthrough cache decision for send `io`: looked up, stored, or not stored and why.
+    Cache { io: IoId, outcome: CacheOutcome, key: String, age_s: u64, ttl_left_s: i64, hits: u64, note: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Served from cache, fresh.
+    Hit,
+    /// Not in cache (or expired): fetched from the backend.
+    Miss,
+    /// Not looked up (a pass override, or a method the cache skips).
+    Pass,
+    /// Served stale within stale-while-revalidate.
+    Stale,
+    /// Waited for an identical request already fetching the object.
+    Collapsed,
+    /// The backend's response was stored.
+    Stored,
+    /// The backend's response was not stored (the note says why).
+    NotStored,
+}
+
+impl CacheOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Hit => "HIT",
+            CacheOutcome::Miss => "MISS",
+            CacheOutcome::Pass => "PASS",
+            CacheOutcome::Stale => "STALE",
+            CacheOutcome::Collapsed => "COLLAPSED",
+            CacheOutcome::Stored => "STORED",
+            CacheOutcome::NotStored => "NOT STORED",
+        }
+    }
 }
 
 /// One backend request as people read it: when it left and how it ended.

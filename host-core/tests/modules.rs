@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use host_core::config::UnknownImports;
 use host_core::native::{drive, StdPlatform};
-use host_core::{CompileOptions, Config, DownstreamRequest, GuestErrorKind, GuestModule, ImportStatus, ModuleError};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestErrorKind, GuestModule, ImportStatus, ModuleError, Stores};
 
 fn compile(bytes: &[u8]) -> Result<GuestModule, ModuleError> {
     GuestModule::compile(bytes, &CompileOptions::default())
@@ -79,7 +79,7 @@ fn unknown_imports_can_be_linked_to_trap() {
     let status = |name: &str| module.info().imports.iter().find(|i| i.name == name).unwrap().status;
     assert_eq!(status("mystery"), ImportStatus::Trapping);
     assert_eq!(status("open"), ImportStatus::Unsupported);
-    let session = module.start(Arc::new(Config::default()), DownstreamRequest::get("http://localhost/"), StdPlatform::new()).unwrap();
+    let session = module.start(Arc::new(Config::default()), DownstreamRequest::get("http://localhost/"), StdPlatform::new(), Stores::shared(&Config::default())).unwrap();
     let outcome = drive(session, Arc::new(support::no_network), |_| {});
     assert_eq!(outcome.response.status, 500);
     let error = outcome.error.unwrap();
@@ -103,7 +103,7 @@ fn a_wrong_signature_for_a_known_hostcall_is_refused() {
 fn a_guest_ending_without_a_response_gets_500() {
     let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "_start")))"#).unwrap();
     let module = compile(&wasm).unwrap();
-    let session = module.start(Arc::new(Config::default()), DownstreamRequest::get("http://localhost/"), StdPlatform::new()).unwrap();
+    let session = module.start(Arc::new(Config::default()), DownstreamRequest::get("http://localhost/"), StdPlatform::new(), Stores::shared(&Config::default())).unwrap();
     let outcome = drive(session, Arc::new(support::no_network), |_| {});
     assert_eq!(outcome.response.status, 500);
     assert!(outcome.error.is_none(), "ending without a response is not a crash");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use host_core::trace::EventKind;
-use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, Step};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, SharedStores, Step, Stores};
 use serde_bytes::ByteBuf;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -25,6 +25,18 @@ const YIELD_EVERY_MS: f64 = 50.0;
 
 struct Worker {
     module: Option<(String, Rc<GuestModule>)>,
+}
+
+thread_local! {
+    /// KV stores and the cache, shared by every run in this worker.
+    static STORES: SharedStores = Stores::shared(&Config::default());
+}
+
+/// The worker's stores, following the config's KV store declarations.
+fn stores_for(config: &Config) -> SharedStores {
+    let stores = STORES.with(Clone::clone);
+    stores.lock().adopt_config(config);
+    stores
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -129,7 +141,7 @@ async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
         body: spec.body.into_vec(),
         client_ip: spec.client_ip.filter(|ip| !ip.is_empty()),
     };
-    let session = match module.start(config, request, Arc::new(BrowserPlatform)) {
+    let session = match module.start(config.clone(), request, Arc::new(BrowserPlatform), stores_for(&config)) {
         Ok(session) => session,
         Err(message) => return post(&FromWorker::RunFailed { message }),
     };
@@ -147,7 +159,7 @@ async fn bench_request(module: &GuestModule, config: &Arc<Config>, spec: &Reques
         body: spec.body.to_vec(),
         client_ip: None,
     };
-    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform))?;
+    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform), Stores::shared(config))?;
     let outcome = drive(session, &mut BTreeMap::new()).await;
     match outcome.error {
         Some(error) => Err(error.message),

@@ -4,6 +4,7 @@
 //! blocking forms (`send*`, `pending_req_wait*`, `pending_req_select*`) wait for it with
 //! [`wait_until`], which suspends the guest until the embedder completes the operation.
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -14,7 +15,8 @@ use crate::config::{Backend, BackendUrl, MockResponse};
 use crate::handles::{Handle, HeaderEdit, PendingRequest};
 use crate::http::{is_valid_method, FramingMode, HttpVersion, RequestHead, ResponseHead};
 use crate::io::{BackendRequest, BackendResponse, FetchError, IoId, IoKind};
-use crate::state::{IoSlot, State};
+use crate::cache::readthrough::{self, CacheNote, Lookup, Retry};
+use crate::state::{CacheRole, IoSlot, State};
 use crate::status::Status;
 use crate::trace::EventKind;
 
@@ -198,6 +200,7 @@ fn cache_override_v3_set(cx: &mut Cx<'_>, h: u32, tag: u32, ptr: u32) -> AbiResu
 
 /// Starts sending request `req` with body `body` to the backend named at `backend`.
 /// The request and (unless streaming) the body handles are consumed, as in production.
+/// The readthrough cache answers first when it can: a hit makes no backend request.
 fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streaming: bool) -> Result<IoId, AbiError> {
     let name = cx.mem.string(backend.0, backend.1)?;
     let config = cx.st.config.clone();
@@ -209,7 +212,6 @@ fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streami
     if cx.st.io.backend_requests >= config.limits.backend_requests {
         return Err(Status::LimitExceeded.into());
     }
-    cx.st.io.backend_requests += 1;
     let head = cx.st.handles.take_request(req)?;
     let body_bytes = if streaming {
         cx.st.handles.body_mut(body)?.role = BodyRole::StreamingToBackend;
@@ -218,26 +220,133 @@ fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streami
         cx.st.handles.take_body(body)?.take()
     };
     let request = backend_request(&name, backend, &head, body_bytes);
-    let slot = |mock_after_sleep, outcome| IoSlot::Fetch { backend: name.clone(), mock_after_sleep, outcome };
-    let (kind, slot) = match &backend.mock {
-        Some(mock) if mock.delay_ms > 0 => (IoKind::Sleep { ms: mock.delay_ms as u64 }, slot(Some(mock.clone()), None)),
-        Some(mock) => {
-            let response = mock_response(mock);
-            let (status, body_bytes) = (response.status, response.body.len());
-            let id = cx.st.io.start(None, slot(None, Some(Ok(response))));
-            trace_request(cx.st, id, &request, true);
-            cx.st.trace(EventKind::BackendResponse { io: id, status, body_bytes });
+    let st = &mut *cx.st;
+    let (lookup, note) = if streaming {
+        (Lookup::Pass("streaming"), None)
+    } else {
+        let (lookup, note) = readthrough::lookup(st, &head, &name);
+        (lookup, Some(note))
+    };
+    let cache = match lookup {
+        Lookup::Hit(response) => return Ok(answered_from_cache(st, name, response, note)),
+        Lookup::Stale(response, fill) => {
+            let id = answered_from_cache(st, name.clone(), response, note);
+            if fill.leader {
+                st.io.backend_requests += 1;
+                let refresh = st.io.start(None, IoSlot::Fetch {
+                    backend: name,
+                    mock_after_sleep: None,
+                    outcome: None,
+                    cache: CacheRole::Fill(Box::new(fill)),
+                    background: true,
+                });
+                to_backend(st, refresh, request, backend, None);
+            }
             return Ok(id);
         }
-        None => (IoKind::Fetch(request.clone()), slot(None, None)),
+        Lookup::Wait(fill) => {
+            let id = st.io.start(Some(IoKind::Sleep { ms: COLLAPSED_POLL_MS }), IoSlot::fetch(name, CacheRole::Wait { fill: Box::new(fill), request: Box::new(request) }, None));
+            if let Some(note) = note {
+                readthrough::trace(st, id, note);
+            }
+            return Ok(id);
+        }
+        Lookup::Miss(fill) => CacheRole::Fill(Box::new(fill)),
+        Lookup::Pass(_) => CacheRole::None,
     };
-    let id = if streaming { cx.st.io.defer_until_closed(body, kind, slot) } else { cx.st.io.start(Some(kind), slot) };
-    trace_request(cx.st, id, &request, backend.mock.is_some());
-    if backend.mock.is_some() {
-        let at = cx.st.now_ms();
-        cx.st.trace.push(at, EventKind::Sleep { io: id, ms: backend.mock.as_ref().map_or(0, |m| m.delay_ms as u64) });
+    st.io.backend_requests += 1;
+    let id = st.io.start(None, IoSlot::fetch(name, cache, None));
+    if let Some(note) = note {
+        readthrough::trace(st, id, note);
     }
+    to_backend(st, id, request, backend, streaming.then_some(body));
     Ok(id)
+}
+
+/// How often a request waiting on an identical one in flight checks whether it is done.
+const COLLAPSED_POLL_MS: u64 = 2;
+
+/// A send the cache answered: a completed operation with the stored response.
+fn answered_from_cache(st: &mut State, backend: String, response: BackendResponse, note: Option<CacheNote>) -> IoId {
+    let id = st.io.start(None, IoSlot::fetch(backend, CacheRole::None, Some(Ok(response))));
+    if let Some(note) = note {
+        readthrough::trace(st, id, note);
+    }
+    id
+}
+
+/// Sends operation `id`'s request on: a real fetch (after the guest closes `streaming_body`,
+/// if any), a mock's delay, or a mock's answer at once.
+fn to_backend(st: &mut State, id: IoId, request: BackendRequest, backend: &Backend, streaming_body: Option<u32>) {
+    trace_request(st, id, &request, backend.mock.is_some());
+    let kind = match &backend.mock {
+        Some(mock) if mock.delay_ms == 0 => return complete_fetch(st, id, Ok(mock_response(mock))),
+        Some(mock) => {
+            if let Some(IoSlot::Fetch { mock_after_sleep, .. }) = st.io.slots.get_mut(&id) {
+                *mock_after_sleep = Some(mock.clone());
+            }
+            let at = st.now_ms();
+            st.trace.push(at, EventKind::Sleep { io: id, ms: mock.delay_ms as u64 });
+            IoKind::Sleep { ms: mock.delay_ms as u64 }
+        }
+        None => IoKind::Fetch(request),
+    };
+    match streaming_body {
+        Some(body) => st.io.defer_until_closed(body, id, kind),
+        None => st.io.queue(id, kind),
+    }
+}
+
+/// A send's result arrived: record it, and let the readthrough cache store it.
+pub(crate) fn complete_fetch(st: &mut State, id: IoId, result: Result<BackendResponse, FetchError>) {
+    let at = st.now_ms();
+    st.trace.push(at, match &result {
+        Ok(resp) => EventKind::BackendResponse { io: id, status: resp.status, body_bytes: resp.body.len() },
+        Err(e) => EventKind::BackendError { io: id, error: alloc::format!("{e}") },
+    });
+    let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) else { return };
+    let role = core::mem::take(cache);
+    match (&role, &result) {
+        (CacheRole::Fill(fill), Ok(response)) => readthrough::store(st, id, fill, response),
+        (CacheRole::Fill(fill), Err(_)) => readthrough::abandon(st, fill),
+        _ => {}
+    }
+    if let Some(IoSlot::Fetch { outcome, .. }) = st.io.slots.get_mut(&id) {
+        *outcome = Some(result);
+    }
+}
+
+/// A send's sleep ended: a delayed mock answers, or a collapsed request checks again.
+pub(crate) fn on_sleep_done(st: &mut State, id: IoId) {
+    let Some(IoSlot::Fetch { mock_after_sleep, cache, backend, .. }) = st.io.slots.get_mut(&id) else { return };
+    if let Some(mock) = mock_after_sleep.take() {
+        return complete_fetch(st, id, Ok(mock_response(&mock)));
+    }
+    let CacheRole::Wait { mut fill, request } = core::mem::take(cache) else { return };
+    let backend_name = backend.clone();
+    match readthrough::retry_wait(st, &mut fill) {
+        Retry::StillWaiting => {
+            if let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) {
+                *cache = CacheRole::Wait { fill, request };
+            }
+            st.io.queue(id, IoKind::Sleep { ms: COLLAPSED_POLL_MS });
+        }
+        Retry::Hit(response, note) => {
+            readthrough::trace(st, id, note);
+            if let Some(IoSlot::Fetch { outcome, .. }) = st.io.slots.get_mut(&id) {
+                *outcome = Some(Ok(response));
+            }
+        }
+        Retry::Fetch => {
+            let config = st.config.clone();
+            let Some(backend) = config.backends.get(&backend_name) else { return };
+            if let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) {
+                *cache = if fill.leader { CacheRole::Fill(fill) } else { CacheRole::None };
+            }
+            st.io.backend_requests += 1;
+            to_backend(st, id, *request, backend, None);
+        }
+    }
 }
 
 fn trace_request(st: &mut State, io: IoId, request: &BackendRequest, mock: bool) {

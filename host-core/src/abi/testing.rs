@@ -45,7 +45,7 @@ impl TestGuest {
     }
 
     pub fn with_config(config: Config, request: DownstreamRequest) -> TestGuest {
-        let state = State::new(Arc::new(config), Arc::new(FixedPlatform), request);
+        let state = State::new(Arc::new(config.clone()), Arc::new(FixedPlatform), crate::stores::Stores::shared(&config), request);
         TestGuest { state, memory: vec![0; 64 * 1024], next: 1024 }
     }
 

@@ -2,10 +2,11 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use host_core::native::{drive, Backends, StdPlatform};
-use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, Outcome, Session};
+use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, Outcome, Platform, Session, SharedStores, Stores};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Guest {
@@ -73,10 +74,71 @@ fn start_and_drive(
     backends: Arc<dyn Backends>,
     on_progress: impl FnMut(&mut Session),
 ) -> Outcome {
-    let config = Config::from_json(config).expect("valid config");
-    let module = GuestModule::compile(&guest_wasm(guest), &CompileOptions::from_config(&config)).expect("compiles");
-    let session = module.start(Arc::new(config), request, StdPlatform::new()).expect("starts");
-    drive(session, backends, on_progress)
+    Host::new(guest, config).request_observing(request, backends, on_progress)
+}
+
+/// One guest with the stores its requests share, and a clock a test can move forward.
+pub struct Host {
+    module: GuestModule,
+    pub config: Arc<Config>,
+    pub stores: SharedStores,
+    pub clock: Arc<SteppedClock>,
+}
+
+impl Host {
+    pub fn new(guest: Guest, config: &str) -> Host {
+        let config = Config::from_json(config).expect("valid config");
+        let module = GuestModule::compile(&guest_wasm(guest), &CompileOptions::from_config(&config)).expect("compiles");
+        let stores = Stores::shared(&config);
+        Host { module, config: Arc::new(config), stores, clock: Arc::new(SteppedClock::default()) }
+    }
+
+    pub fn request(&self, request: DownstreamRequest, backends: impl Backends) -> Outcome {
+        self.request_observing(request, Arc::new(backends), |_| {})
+    }
+
+    pub fn request_observing(
+        &self,
+        request: DownstreamRequest,
+        backends: Arc<dyn Backends>,
+        on_progress: impl FnMut(&mut Session),
+    ) -> Outcome {
+        let session = self.module.start(self.config.clone(), request, self.clock.clone(), self.stores.clone()).expect("starts");
+        drive(session, backends, on_progress)
+    }
+}
+
+/// The real clock, with the wall clock (what cache ages and KV TTLs read) moved forward on
+/// demand, so a test can let 31 seconds pass at once.
+pub struct SteppedClock {
+    real: Arc<StdPlatform>,
+    skipped_ms: AtomicU64,
+}
+
+impl Default for SteppedClock {
+    fn default() -> Self {
+        SteppedClock { real: StdPlatform::new(), skipped_ms: AtomicU64::new(0) }
+    }
+}
+
+impl SteppedClock {
+    pub fn advance(&self, seconds: u64) {
+        self.skipped_ms.fetch_add(seconds * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Platform for SteppedClock {
+    fn monotonic_ms(&self) -> f64 {
+        self.real.monotonic_ms()
+    }
+
+    fn unix_time_ns(&self) -> u64 {
+        self.real.unix_time_ns() + self.skipped_ms.load(Ordering::SeqCst) * 1_000_000
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        self.real.fill_random(buf)
+    }
 }
 
 pub fn header<'a>(outcome: &'a Outcome, name: &str) -> Option<&'a str> {

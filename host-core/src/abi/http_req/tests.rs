@@ -233,7 +233,9 @@ fn a_failed_fetch_gives_error_detail_and_invalid_handles() {
 #[test]
 fn the_backend_request_limit_is_enforced() {
     let config = crate::config::Config::from_json(
-        r#"{ "backends": { "mock": { "mock": {} } }, "limits": { "backend_requests": 2 } }"#,
+        // `no-store`: each send goes to the backend (a cache hit is not a backend request).
+        r#"{ "backends": { "mock": { "mock": { "headers": { "cache-control": "no-store" } } } },
+            "limits": { "backend_requests": 2 } }"#,
     )
     .unwrap();
     let mut g = TestGuest::with_config(config, crate::state::DownstreamRequest::get("http://localhost/"));
