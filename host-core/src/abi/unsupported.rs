@@ -20,8 +20,7 @@ pub fn reason(module: &str, name: &str) -> &'static str {
             | "fastly_object_store"
             | "fastly_secret_store"
             | "fastly_cache"
-            | "fastly_http_cache"
-            | "fastly_purge",
+            | "fastly_http_cache",
             _,
         ) => "arrives with the stores-and-cache work",
         (
