@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::abi::backend::DynamicBackend;
 use crate::abi::Continuation;
 use crate::config::{Config, MockResponse};
 use crate::handles::HandleTable;
@@ -173,6 +174,8 @@ pub struct State {
     pub env: Vec<(String, String)>,
     /// Dictionary and config store lookups so far, against `limits.dictionary_lookups`.
     pub lookups: u32,
+    /// Backends the guest registered during this request (`register_dynamic_backend`), by name.
+    pub dynamic_backends: BTreeMap<String, DynamicBackend>,
 }
 
 impl State {
@@ -203,6 +206,7 @@ impl State {
             started_ms,
             env,
             lookups: 0,
+            dynamic_backends: BTreeMap::new(),
         }
     }
 

@@ -9,11 +9,15 @@ pub mod memory;
 #[cfg(test)]
 pub mod testing;
 
+pub mod acl;
 pub mod async_io;
 pub mod backend;
 pub mod config_store;
+pub mod device_detection;
 pub mod dictionary;
+pub mod dynamic_backends;
 pub mod fastly_abi;
+pub mod geo;
 pub mod headers;
 pub mod http_body;
 pub mod http_downstream;
@@ -21,6 +25,7 @@ pub mod http_req;
 pub mod http_resp;
 pub mod kv_lookup;
 pub mod log;
+pub mod uap;
 pub mod unsupported;
 pub mod wasi;
 
@@ -289,5 +294,10 @@ pub fn link_all(registry: &mut Registry<'_>) {
     config_store::link(registry);
     log::link(registry);
     backend::link(registry);
+    dynamic_backends::link(registry);
+    acl::link(registry);
+    geo::link(registry);
+    device_detection::link(registry);
+    uap::link(registry);
     wasi::link(registry);
 }
