@@ -5,6 +5,7 @@
 //! their path, and every error carries the line and column it was found at when the text has one.
 
 mod fastly_toml;
+mod lookups;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_path_to_error::Segment;
 
 pub use fastly_toml::from_fastly_toml;
+pub use lookups::{geo_record, GeoValue, GEO_FIELDS};
 
 /// One name → value map, as dictionaries and config stores hold.
 pub type StringMap = BTreeMap<String, String>;
@@ -134,15 +136,17 @@ pub struct Acl {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AclEntry {
-    /// An address or CIDR prefix, IPv4 or IPv6.
+    /// An address or CIDR prefix, IPv4 or IPv6. The longest prefix containing an address wins.
     pub prefix: String,
+    /// `ALLOW` or `BLOCK`, in any case.
     pub action: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Geolocation {
-    /// Address or CIDR → the geolocation record fields production returns.
+    /// Address or CIDR → fields of the geolocation record production returns (`GEO_FIELDS`),
+    /// over the absent-data record; the longest prefix containing an address wins.
     #[serde(default)]
     pub addresses: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
@@ -150,7 +154,7 @@ pub struct Geolocation {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceDetection {
-    /// User-Agent → the device record production returns.
+    /// User-Agent (matched exactly) → the device record production returns, as written.
     #[serde(default)]
     pub user_agents: BTreeMap<String, serde_json::Value>,
 }
@@ -304,7 +308,8 @@ impl Config {
         value
     }
 
-    /// Checks what the types alone cannot: one of `url` / `mock`, URL shapes, sane limits.
+    /// Checks what the types alone cannot: one of `url` / `mock`, URL shapes, sane limits,
+    /// ACL prefixes and actions, geolocation addresses and fields.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, backend) in &self.backends {
             let path = |field: &str| format!("backends.{name}{field}");
@@ -328,6 +333,8 @@ impl Config {
                 }
             }
         }
+        lookups::validate_acls(&self.acls)?;
+        lookups::validate_geolocation(&self.geolocation)?;
         if self.limits.heap_mb == 0 || self.limits.heap_mb > 4096 {
             return Err(ConfigError::at("limits.heap_mb".into(), "the heap limit is between 1 and 4096 MB"));
         }

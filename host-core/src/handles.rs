@@ -23,6 +23,8 @@ pub enum Handle {
     Dictionary(String),
     ConfigStore(String),
     LogEndpoint(String),
+    /// An ACL from config `acls`, by name.
+    Acl(String),
 }
 
 #[derive(Debug)]
@@ -105,5 +107,6 @@ impl HandleTable {
         Dictionary(String) => dictionary, dictionary_mut, take_dictionary;
         ConfigStore(String) => config_store, config_store_mut, take_config_store;
         LogEndpoint(String) => log_endpoint, log_endpoint_mut, take_log_endpoint;
+        Acl(String) => acl, acl_mut, take_acl;
     }
 }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod handles;
 pub mod http;
 pub mod io;
+pub mod ip;
 pub mod module;
 pub mod session;
 pub mod state;

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::abi::backend::DynamicBackend;
 use crate::abi::Continuation;
 use crate::cache::readthrough::Fill;
 use crate::config::{Config, MockResponse};
@@ -209,6 +210,8 @@ pub struct State {
     pub env: Vec<(String, String)>,
     /// Dictionary and config store lookups so far, against `limits.dictionary_lookups`.
     pub lookups: u32,
+    /// Backends the guest registered during this request (`register_dynamic_backend`), by name.
+    pub dynamic_backends: BTreeMap<String, DynamicBackend>,
 }
 
 impl State {
@@ -240,6 +243,7 @@ impl State {
             started_ms,
             env,
             lookups: 0,
+            dynamic_backends: BTreeMap::new(),
         }
     }
 

@@ -221,3 +221,81 @@ fn a_slow_backend_runs_into_the_wall_time_limit() {
     assert_eq!(error.kind, GuestErrorKind::WallTimeLimit);
     assert!(error.message.contains("limits.wall_ms"));
 }
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) \
+                      Version/17.1 Mobile/15E148 Safari/604.1";
+
+/// The lookups example with its own config, asked about `url` by an iPhone.
+fn lookups(config: &str, url: &str, backends: impl host_core::native::Backends) -> (host_core::Outcome, serde_json::Value) {
+    let mut request = DownstreamRequest::get(url);
+    request.headers = vec![("User-Agent".into(), IPHONE.as_bytes().to_vec())];
+    let out = run_with(Guest::Lookups, config, request, backends);
+    assert_eq!(out.response.status, 200, "{:?} {}", out.error, String::from_utf8_lossy(&out.stderr));
+    let json = serde_json::from_slice(&out.body).unwrap();
+    (out, json)
+}
+
+fn lookups_config() -> String {
+    std::fs::read_to_string(support::guest_dir("lookups").join("config.json")).unwrap()
+}
+
+#[test]
+fn lookups_sees_the_client_through_acl_geolocation_device_detection_and_uap() {
+    let (_, json) = lookups(&lookups_config(), "http://localhost/", support::no_network);
+    assert_eq!(json["ip"], "203.0.113.7");
+    assert_eq!(json["acl"], serde_json::json!({"action": "BLOCK", "prefix": "203.0.113.0/24"}));
+    let geo = &json["geo"];
+    assert_eq!((&geo["city"], &geo["country_code"], &geo["continent"]), (&"Lisbon".into(), &"PT".into(), &"EU".into()));
+    assert_eq!((&geo["as_number"], &geo["latitude"], &geo["conn_type"]), (&64500.into(), &38.72.into(), &"wifi".into()));
+    assert_eq!(geo["utc_offset_minutes"], 0);
+    assert_eq!(json["device"]["name"], "iPhone");
+    assert_eq!((&json["device"]["is_mobile"], &json["device"]["os"]), (&true.into(), &"iOS".into()));
+    assert_eq!(json["user_agent"], serde_json::json!({"family": "Mobile Safari", "major": "17", "minor": "1", "patch": ""}));
+}
+
+#[test]
+fn lookups_answers_for_other_addresses_in_both_families() {
+    let config = lookups_config();
+    let (_, json) = lookups(&config, "http://localhost/?ip=203.0.113.200", support::no_network);
+    assert_eq!(json["acl"], serde_json::json!({"action": "ALLOW", "prefix": "203.0.113.128/25"}), "the longer prefix wins");
+    let (_, json) = lookups(&config, "http://localhost/?ip=2001:db8::5", support::no_network);
+    assert_eq!(json["acl"], serde_json::json!({"action": "BLOCK", "prefix": "2001:db8::/32"}));
+    assert_eq!((&json["geo"]["city"], &json["geo"]["utc_offset_minutes"]), (&"Amsterdam".into(), &60.into()));
+    let (_, json) = lookups(&config, "http://localhost/?ip=198.51.100.1", support::no_network);
+    assert_eq!(json["acl"], serde_json::Value::Null);
+    let geo = &json["geo"];
+    assert_eq!((&geo["city"], &geo["continent"], &geo["as_number"]), (&"?".into(), &"??".into(), &0.into()), "absent data");
+    assert_eq!(geo["utc_offset_minutes"], serde_json::Value::Null, "9999 reads as no offset");
+}
+
+#[test]
+fn lookups_describes_static_and_dynamic_backends() {
+    let (_, json) = lookups(&lookups_config(), "http://localhost/", support::no_network);
+    let origin = &json["backends"]["origin"];
+    assert_eq!((&origin["dynamic"], &origin["host"], &origin["port"]), (&false.into(), &"www.example.org".into(), &443.into()));
+    assert_eq!((&origin["first_byte_timeout_ms"], &origin["health"]), (&5000.into(), &"Healthy".into()));
+    assert_eq!(origin["tls"], serde_json::json!(["TLS1_2", "TLS1_3"]));
+    let dynamic = &json["backends"]["dynamic"];
+    assert_eq!((&dynamic["dynamic"], &dynamic["host"], &dynamic["port"]), (&true.into(), &"example.org".into(), &443.into()));
+    assert_eq!((&dynamic["ssl"], &dynamic["override_host"]), (&true.into(), &"example.org".into()));
+    assert_eq!((&dynamic["first_byte_timeout_ms"], &dynamic["connect_timeout_ms"]), (&3000.into(), &1000.into()));
+    assert_eq!((&dynamic["health"], &dynamic["tcp_keepalive"]), (&"Unknown".into(), &true.into()));
+
+    let disallowed = lookups_config().replace(r#""dynamic_backends": true"#, r#""dynamic_backends": false"#);
+    let (_, json) = lookups(&disallowed, "http://localhost/", support::no_network);
+    assert_eq!(json["backends"]["dynamic"], serde_json::json!({"error": "Dynamic backends not supported for this service"}));
+}
+
+#[test]
+fn lookups_sends_to_its_dynamic_backend() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (out, json) = lookups(&lookups_config(), "http://localhost/?send=1", recording_origin(seen.clone()));
+    assert_eq!(json["sent"], serde_json::json!({"status": 200, "body": "from the origin"}));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].backend.as_str(), seen[0].url.as_str()), ("example-org", "https://example.org:443/"));
+    assert_eq!(seen[0].first_byte_timeout_ms, Some(3000));
+    let host = seen[0].headers.iter().find(|(n, _)| n == "host").map(|(_, v)| v.as_slice());
+    assert_eq!(host, Some(&b"example.org"[..]), "the override host");
+    assert!(out.trace.events.iter().any(|e| matches!(&e.kind, EventKind::BackendRequest { backend, .. } if backend == "example-org")));
+}

@@ -1,4 +1,5 @@
-//! `fastly_backend`: questions about the backends in config `backends`.
+//! `fastly_backend`: questions about backends — those in config `backends` and those the guest
+//! registered at run time (`fastly_http_req::register_dynamic_backend`, in `dynamic_backends`).
 //!
 //! A mock backend answers as a plain-HTTP origin named after itself on port 80: it has no
 //! network address, and the SDKs only need the answers to be well-formed.
@@ -7,6 +8,7 @@ use alloc::string::String;
 
 use super::{AbiError, AbiResult, Cx, Registry};
 use crate::config::{Backend, BackendUrl, Health};
+use crate::state::State;
 use crate::status::Status;
 
 const M: &str = "fastly_backend";
@@ -16,14 +18,58 @@ const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 1_000;
 const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u32 = 15_000;
 const DEFAULT_BETWEEN_BYTES_TIMEOUT_MS: u32 = 10_000;
 
-/// `SslVersion`: TLS 1.2 and 1.3, production's default range for TLS backends.
-const TLS_1_2: u32 = 2;
-const TLS_1_3: u32 = 3;
+/// `SslVersion` (`fastly_shared`): TLS 1.0 is 0 … TLS 1.3 is 3.
+pub const TLS_1_3: u32 = 3;
+/// TLS 1.2 to 1.3: production's default range for TLS backends.
+pub const DEFAULT_TLS: TlsRange = TlsRange { min: 2, max: TLS_1_3 };
+
+/// The TLS versions a backend accepts, as `SslVersion` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// Connection keep-alive settings, as the `get_*keepalive*` queries report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub http_time_ms: u32,
+    pub tcp_enable: bool,
+    pub tcp_interval_secs: u32,
+    pub tcp_probes: u32,
+    pub tcp_time_secs: u32,
+}
+
+impl Keepalive {
+    /// A backend that sets nothing: Fastly documents TCP keep-alive as on by default and keeps
+    /// HTTP connections "as long as possible"; it publishes no figures for the rest, which
+    /// therefore read 0, "the platform's choice".
+    pub const DEFAULT: Keepalive =
+        Keepalive { http_time_ms: 0, tcp_enable: true, tcp_interval_secs: 0, tcp_probes: 0, tcp_time_secs: 0 };
+}
+
+/// One of the keep-alive settings, as a query reports it.
+type KeepaliveField = fn(&Keepalive) -> u32;
+
+/// A backend the guest registered: what a send needs, and what only the queries report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamicBackend {
+    pub backend: Backend,
+    /// `Some` when it uses TLS.
+    pub tls: Option<TlsRange>,
+    pub keepalive: Keepalive,
+}
+
+/// The backend a send or a query names: from the config, else one the guest registered (the
+/// two never share a name). Owned, so the caller can go on changing the state.
+pub fn resolve_backend(st: &State, name: &str) -> Option<Backend> {
+    st.config.backends.get(name).or_else(|| st.dynamic_backends.get(name).map(|d| &d.backend)).cloned()
+}
 
 pub fn link(r: &mut Registry<'_>) {
     r.func(M, "exists", exists);
     r.func(M, "is_healthy", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        let health = match backend(cx, p, l)?.health {
+        let health = match described(cx, p, l)?.backend.health {
             Health::Unknown => 0,
             Health::Healthy => 1,
             Health::Unhealthy => 2,
@@ -31,72 +77,87 @@ pub fn link(r: &mut Registry<'_>) {
         cx.mem.write_u32(out, health)
     });
     r.func(M, "is_dynamic", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        backend(cx, p, l)?;
-        cx.mem.write_u32(out, 0)
+        let dynamic = described(cx, p, l)?.dynamic;
+        cx.mem.write_u32(out, dynamic as u32)
     });
     r.func(M, "get_host", get_host);
     r.func(M, "get_override_host", |cx: &mut Cx<'_>, p: u32, l: u32, buf: u32, len: u32, nw: u32| {
-        let host = backend(cx, p, l)?.override_host.ok_or(Status::None)?;
+        let host = described(cx, p, l)?.backend.override_host.ok_or(Status::None)?;
         cx.mem.write_fitting(buf, len, host.as_bytes(), nw)
     });
     r.func(M, "get_port", get_port);
     r.func(M, "get_connect_timeout_ms", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        let ms = backend(cx, p, l)?.connect_timeout_ms.unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
+        let ms = described(cx, p, l)?.backend.connect_timeout_ms.unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
         cx.mem.write_u32(out, ms)
     });
     r.func(M, "get_first_byte_timeout_ms", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        let ms = backend(cx, p, l)?.first_byte_timeout_ms.unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT_MS);
+        let ms = described(cx, p, l)?.backend.first_byte_timeout_ms.unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT_MS);
         cx.mem.write_u32(out, ms)
     });
     r.func(M, "get_between_bytes_timeout_ms", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        let ms = backend(cx, p, l)?.between_bytes_timeout_ms.unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT_MS);
+        let ms = described(cx, p, l)?.backend.between_bytes_timeout_ms.unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT_MS);
         cx.mem.write_u32(out, ms)
     });
-    // Connection reuse is the embedder's business: keep-alive settings read as "not set".
-    for name in ["get_http_keepalive_time", "get_tcp_keepalive_enable", "get_tcp_keepalive_interval", "get_tcp_keepalive_probes", "get_tcp_keepalive_time"] {
-        r.func(M, name, |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-            backend(cx, p, l)?;
-            cx.mem.write_u32(out, 0)
+    let keepalive_queries: [(&str, KeepaliveField); 5] = [
+        ("get_http_keepalive_time", |k| k.http_time_ms),
+        ("get_tcp_keepalive_enable", |k| k.tcp_enable as u32),
+        ("get_tcp_keepalive_interval", |k| k.tcp_interval_secs),
+        ("get_tcp_keepalive_probes", |k| k.tcp_probes),
+        ("get_tcp_keepalive_time", |k| k.tcp_time_secs),
+    ];
+    for (name, field) in keepalive_queries {
+        r.func(M, name, move |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
+            let value = field(&described(cx, p, l)?.keepalive);
+            cx.mem.write_u32(out, value)
         });
     }
     r.func(M, "is_ssl", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| {
-        let backend = backend(cx, p, l)?;
-        cx.mem.write_u32(out, is_tls(&backend) as u32)
+        let tls = described(cx, p, l)?.tls.is_some();
+        cx.mem.write_u32(out, tls as u32)
     });
-    r.func(M, "get_ssl_min_version", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| tls_version(cx, (p, l), out, TLS_1_2));
-    r.func(M, "get_ssl_max_version", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| tls_version(cx, (p, l), out, TLS_1_3));
+    r.func(M, "get_ssl_min_version", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| tls_version(cx, (p, l), out, |t| t.min));
+    r.func(M, "get_ssl_max_version", |cx: &mut Cx<'_>, p: u32, l: u32, out: u32| tls_version(cx, (p, l), out, |t| t.max));
 }
 
 fn get_host(cx: &mut Cx<'_>, ptr: u32, len: u32, buf: u32, buf_len: u32, nwritten: u32) -> AbiResult {
-    let (name, backend) = named(cx, ptr, len)?;
-    let host = match url(&backend) {
+    let described = described(cx, ptr, len)?;
+    let host = match url(&described.backend) {
         Some(url) => String::from(url.host()),
-        None => name,
+        None => described.name,
     };
     cx.mem.write_fitting(buf, buf_len, host.as_bytes(), nwritten)
 }
 
 fn get_port(cx: &mut Cx<'_>, ptr: u32, len: u32, out: u32) -> AbiResult {
-    let backend = backend(cx, ptr, len)?;
+    let backend = described(cx, ptr, len)?.backend;
     cx.mem.write_u16(out, port(&backend))
 }
 
 /// Whether a backend of that name exists: never an error for a missing one.
 fn exists(cx: &mut Cx<'_>, ptr: u32, len: u32, out: u32) -> AbiResult {
     let name = cx.mem.str(ptr, len)?;
-    let exists = cx.st.config.backends.contains_key(name);
+    let exists = resolve_backend(cx.st, name).is_some();
     cx.mem.write_u32(out, exists as u32)
 }
 
-fn named(cx: &Cx<'_>, ptr: u32, len: u32) -> Result<(String, Backend), AbiError> {
-    let name = cx.mem.string(ptr, len)?;
-    let backend = cx.st.config.backends.get(&name).cloned().ok_or(Status::Inval)?;
-    Ok((name, backend))
+/// What the queries answer about one backend.
+struct Described {
+    name: String,
+    backend: Backend,
+    dynamic: bool,
+    tls: Option<TlsRange>,
+    keepalive: Keepalive,
 }
 
 /// The named backend; an unknown name is INVAL, as for a send to it.
-fn backend(cx: &Cx<'_>, ptr: u32, len: u32) -> Result<Backend, AbiError> {
-    named(cx, ptr, len).map(|(_, backend)| backend)
+fn described(cx: &Cx<'_>, ptr: u32, len: u32) -> Result<Described, AbiError> {
+    let name = cx.mem.string(ptr, len)?;
+    if let Some(backend) = cx.st.config.backends.get(&name) {
+        let tls = is_tls(backend).then_some(DEFAULT_TLS);
+        return Ok(Described { name, backend: backend.clone(), dynamic: false, tls, keepalive: Keepalive::DEFAULT });
+    }
+    let dynamic = cx.st.dynamic_backends.get(&name).cloned().ok_or(Status::Inval)?;
+    Ok(Described { name, backend: dynamic.backend, dynamic: true, tls: dynamic.tls, keepalive: dynamic.keepalive })
 }
 
 fn url(backend: &Backend) -> Option<BackendUrl<'_>> {
@@ -113,11 +174,10 @@ fn port(backend: &Backend) -> u16 {
     explicit.unwrap_or(if url.scheme == "https" { 443 } else { 80 })
 }
 
-fn tls_version(cx: &mut Cx<'_>, name: (u32, u32), out: u32, version: u32) -> AbiResult {
-    if !is_tls(&backend(cx, name.0, name.1)?) {
-        return Err(Status::None.into());
-    }
-    cx.mem.write_u32(out, version)
+/// One end of the TLS range; NONE for a backend without TLS, as the SDKs expect.
+fn tls_version(cx: &mut Cx<'_>, name: (u32, u32), out: u32, end: fn(&TlsRange) -> u32) -> AbiResult {
+    let tls = described(cx, name.0, name.1)?.tls.ok_or(Status::None)?;
+    cx.mem.write_u32(out, end(&tls))
 }
 
 #[cfg(test)]
@@ -173,9 +233,59 @@ mod tests {
         let mut g = guest();
         let out = g.alloc(4);
         let (p, l) = g.put("tls");
-        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, TLS_1_2)), Status::Ok);
-        assert_eq!(g.u32_at(out), TLS_1_2);
+        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, |t| t.min)), Status::Ok);
+        assert_eq!(g.u32_at(out), 2);
+        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, |t| t.max)), Status::Ok);
+        assert_eq!(g.u32_at(out), TLS_1_3);
         let (p, l) = g.put("plain");
-        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, TLS_1_2)), Status::None);
+        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, |t| t.min)), Status::None);
+    }
+
+    fn with_dynamic(g: &mut TestGuest) {
+        let backend = Backend {
+            url: Some("https://api.example:8443".into()),
+            override_host: Some("api.example".into()),
+            connect_timeout_ms: Some(250),
+            ..Backend::default()
+        };
+        let keepalive = Keepalive { tcp_probes: 4, ..Keepalive::DEFAULT };
+        let dynamic = DynamicBackend { backend, tls: Some(TlsRange { min: TLS_1_3, max: TLS_1_3 }), keepalive };
+        g.state.dynamic_backends.insert("api".into(), dynamic);
+    }
+
+    /// (is_dynamic, TLS range, keep-alive probes) as the queries report them.
+    fn describe(g: &mut TestGuest, name: &str) -> (bool, Option<TlsRange>, u32) {
+        let (p, l) = g.put(name);
+        let mut found = None;
+        g.call(|cx| {
+            let d = described(cx, p, l)?;
+            assert!(d.keepalive.tcp_enable, "on unless the guest turns it off");
+            found = Some((d.dynamic, d.tls, d.keepalive.tcp_probes));
+            Ok(())
+        })
+        .unwrap();
+        found.unwrap()
+    }
+
+    #[test]
+    fn dynamic_backends_answer_like_static_ones() {
+        let mut g = guest();
+        with_dynamic(&mut g);
+        let (buf, nw, out) = (g.alloc(64), g.alloc(4), g.alloc(4));
+        let (p, l) = g.put("api");
+        assert_eq!(g.status(|cx| exists(cx, p, l, out)), Status::Ok);
+        assert_eq!(g.u32_at(out), 1);
+        assert_eq!(g.status(|cx| get_host(cx, p, l, buf, 64, nw)), Status::Ok);
+        assert_eq!(g.string_at(buf, g.u32_at(nw)), "api.example");
+        assert_eq!(g.status(|cx| get_port(cx, p, l, out)), Status::Ok);
+        assert_eq!(g.u32_at(out) & 0xffff, 8443);
+        assert_eq!(g.status(|cx| tls_version(cx, (p, l), out, |t| t.min)), Status::Ok);
+        assert_eq!(g.u32_at(out), TLS_1_3);
+        assert_eq!(describe(&mut g, "api"), (true, Some(TlsRange { min: TLS_1_3, max: TLS_1_3 }), 4));
+        assert_eq!(describe(&mut g, "tls"), (false, Some(DEFAULT_TLS), 0));
+        assert_eq!(describe(&mut g, "plain"), (false, None, 0));
+        assert_eq!(resolve_backend(&g.state, "api").and_then(|b| b.override_host), Some("api.example".into()));
+        assert_eq!(resolve_backend(&g.state, "tls").and_then(|b| b.override_host), Some("www.origin.test".into()));
+        assert_eq!(resolve_backend(&g.state, "nope"), None);
     }
 }

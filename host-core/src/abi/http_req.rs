@@ -204,7 +204,7 @@ fn cache_override_v3_set(cx: &mut Cx<'_>, h: u32, tag: u32, ptr: u32) -> AbiResu
 fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streaming: bool) -> Result<IoId, AbiError> {
     let name = cx.mem.string(backend.0, backend.1)?;
     let config = cx.st.config.clone();
-    let Some(backend) = config.backends.get(&name) else {
+    let Some(backend) = &super::backend::resolve_backend(cx.st, &name) else {
         return Err(Status::Inval.into());
     };
     cx.st.handles.request(req)?;

@@ -9,11 +9,15 @@ pub mod memory;
 #[cfg(test)]
 pub mod testing;
 
+pub mod acl;
 pub mod async_io;
 pub mod backend;
 pub mod config_store;
+pub mod device_detection;
 pub mod dictionary;
+pub mod dynamic_backends;
 pub mod fastly_abi;
+pub mod geo;
 pub mod headers;
 pub mod http_body;
 pub mod http_downstream;
@@ -22,6 +26,7 @@ pub mod http_resp;
 pub mod kv_lookup;
 pub mod log;
 pub mod purge;
+pub mod uap;
 pub mod unsupported;
 pub mod wasi;
 
@@ -291,5 +296,10 @@ pub fn link_all(registry: &mut Registry<'_>) {
     log::link(registry);
     purge::link(registry);
     backend::link(registry);
+    dynamic_backends::link(registry);
+    acl::link(registry);
+    geo::link(registry);
+    device_detection::link(registry);
+    uap::link(registry);
     wasi::link(registry);
 }

@@ -10,9 +10,6 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ) => "needs Fastly's network (the WebSocket and Fanout proxies)",
         ("fastly_http_req", "inspect") => "needs Fastly's network (the Next-Gen WAF)",
         ("fastly_http_req", "on_behalf_of") => "needs Fastly's platform (sending on behalf of another service)",
-        ("fastly_http_req", "register_dynamic_backend") => {
-            "arrives with the whole-ABI work (dynamic backends)"
-        }
         ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer)",
         ("fastly_shielding", _) => "needs Fastly's network (shield POPs)",
         (
@@ -24,12 +21,7 @@ pub fn reason(module: &str, name: &str) -> &'static str {
             _,
         ) => "arrives with the stores-and-cache work",
         (
-            "fastly_acl"
-            | "fastly_geo"
-            | "fastly_erl"
-            | "fastly_device_detection"
-            | "fastly_uap"
-            | "fastly_backend"
+            "fastly_erl"
             | "fastly_compute_runtime"
             | "fastly_http_downstream",
             _,

@@ -282,6 +282,62 @@ fn json_errors_name_the_path_and_position() {
 }
 
 #[test]
+fn acl_and_geolocation_entries_are_checked_with_their_path() {
+    let rows: &[(&str, &str, &str)] = &[
+        (
+            "prefix length",
+            r#"{"acls": {"office": {"entries": [{"prefix": "10.0.0.0/8", "action": "ALLOW"}, {"prefix": "10.0.0.0/33", "action": "BLOCK"}]}}}"#,
+            "acls.office.entries[1].prefix: an IPv4 prefix length is 0 to 32",
+        ),
+        (
+            "not an address",
+            r#"{"acls": {"office": {"entries": [{"prefix": "localhost", "action": "ALLOW"}]}}}"#,
+            "acls.office.entries[0].prefix: not an IP address or CIDR prefix",
+        ),
+        (
+            "unknown action",
+            r#"{"acls": {"office": {"entries": [{"prefix": "::1", "action": "DENY"}]}}}"#,
+            "acls.office.entries[0].action: an action is ALLOW or BLOCK",
+        ),
+        (
+            "geolocation key",
+            r#"{"geolocation": {"addresses": {"2001:db8::/200": {}}}}"#,
+            "geolocation.addresses.2001:db8::/200: an IPv6 prefix length is 0 to 128",
+        ),
+        (
+            "unknown geolocation field",
+            r#"{"geolocation": {"addresses": {"203.0.113.7": {"citty": "Lisbon"}}}}"#,
+            "geolocation.addresses.203.0.113.7.citty: unknown field `citty`, expected one of `as_name`, `as_number`, \
+             `area_code`, `city`, `conn_speed`, `conn_type`, `continent`, `country_code`, `country_code3`, \
+             `country_name`, `gmt_offset`, `latitude`, `longitude`, `metro_code`, `postal_code`, \
+             `proxy_description`, `proxy_type`, `region`, `utc_offset`",
+        ),
+        (
+            "geolocation number as text",
+            r#"{"geolocation": {"addresses": {"203.0.113.7": {"as_number": "64500"}}}}"#,
+            "geolocation.addresses.203.0.113.7.as_number: invalid value `\"64500\"`, expected an integer from 0 \
+             to 4294967295",
+        ),
+        (
+            "geolocation integer out of range",
+            r#"{"geolocation": {"addresses": {"203.0.113.7": {"area_code": 70000}}}}"#,
+            "geolocation.addresses.203.0.113.7.area_code: invalid value `70000`, expected an integer from 0 to 65535",
+        ),
+        (
+            "geolocation text as number",
+            r#"{"geolocation": {"addresses": {"203.0.113.0/24": {"city": 7}}}}"#,
+            "geolocation.addresses.203.0.113.0/24.city: invalid value `7`, expected a string",
+        ),
+    ];
+    for (name, text, expected) in rows {
+        assert_eq!(error_text(Config::from_json(text)), *expected, "{name}");
+    }
+    let fine = r#"{"acls": {"a": {"entries": [{"prefix": "0.0.0.0/0", "action": "allow"}]}},
+        "geolocation": {"addresses": {"::/0": {"region": null, "latitude": -9, "utc_offset": -500}}}}"#;
+    assert!(Config::from_json(fine).is_ok());
+}
+
+#[test]
 fn config_errors_carry_path_and_position_separately() {
     let error =
         Config::from_json("{\n  \"backends\": {\n    \"origin\": { \"ulr\": \"https://a.example\" }\n  }\n}")
