@@ -23,6 +23,8 @@ pub enum Handle {
     Dictionary(String),
     ConfigStore(String),
     LogEndpoint(String),
+    /// A promise of the next client request for this instance (`next_request`).
+    RequestPromise,
 }
 
 #[derive(Debug)]

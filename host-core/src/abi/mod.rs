@@ -11,8 +11,10 @@ pub mod testing;
 
 pub mod async_io;
 pub mod backend;
+pub mod compute_runtime;
 pub mod config_store;
 pub mod dictionary;
+pub mod erl;
 pub mod fastly_abi;
 pub mod headers;
 pub mod http_body;
@@ -289,5 +291,7 @@ pub fn link_all(registry: &mut Registry<'_>) {
     config_store::link(registry);
     log::link(registry);
     backend::link(registry);
+    erl::link(registry);
+    compute_runtime::link(registry);
     wasi::link(registry);
 }

@@ -13,8 +13,8 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ("fastly_http_req", "register_dynamic_backend") => {
             "arrives with the whole-ABI work (dynamic backends)"
         }
-        ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer)",
-        ("fastly_shielding", _) => "needs Fastly's network (shield POPs)",
+        ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer transforms images at the edge)",
+        ("fastly_shielding", _) => "needs Fastly's network (shield POPs: one playground host has no other POP)",
         (
             "fastly_kv_store"
             | "fastly_object_store"
@@ -24,17 +24,9 @@ pub fn reason(module: &str, name: &str) -> &'static str {
             | "fastly_purge",
             _,
         ) => "arrives with the stores-and-cache work",
-        (
-            "fastly_acl"
-            | "fastly_geo"
-            | "fastly_erl"
-            | "fastly_device_detection"
-            | "fastly_uap"
-            | "fastly_backend"
-            | "fastly_compute_runtime"
-            | "fastly_http_downstream",
-            _,
-        ) => "arrives with the whole-ABI work",
+        ("fastly_acl" | "fastly_geo" | "fastly_device_detection" | "fastly_uap" | "fastly_backend", _) => {
+            "arrives with the whole-ABI work"
+        }
         _ => "not implemented yet",
     }
 }
