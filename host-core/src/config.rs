@@ -322,7 +322,7 @@ impl BotCategory {
 
 /// `0a1B…` as bytes; None unless it is an even number of hex digits.
 pub fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
