@@ -210,7 +210,9 @@ impl Session {
     /// Hands this instance a further client request, which a guest serving several requests
     /// (`fastly::http::serve`) takes once it has answered the ones before. Production hands
     /// requests to a waiting instance as they arrive; here they wait in a queue, and a guest
-    /// that asks for one more than was queued hears that no more will come.
+    /// that asks for one more than was queued hears that no more will come. Their responses
+    /// arrive in `Outcome::next_responses`; `response_head` and `take_streamed` follow the
+    /// request being served.
     pub fn queue_request(&mut self, request: DownstreamRequest) {
         self.store.data_mut().queued_requests.push_back(request);
     }
