@@ -78,6 +78,7 @@ fn not_started(message: String) -> Outcome {
             ..ResponseHead::default()
         },
         body: Vec::new(),
+        next_responses: Vec::new(),
         error: Some(GuestError {
             kind: GuestErrorKind::Trap,
             message,

@@ -79,6 +79,7 @@ test('every example runs and answers as it should', async () => {
     stores: { status: '200 OK', body: /hello from config store/ },
     logging: { status: '200 OK', body: /logged 3 lines/ },
     panic: { status: '500 Internal Server Error', error: /something went wrong/ },
+    'edge-features': { status: '200 OK', body: /"fastly_key_valid":\s*true[\s\S]*"protocol":\s*"TLSv1.3"/ },
   };
   for (const [name, expected] of Object.entries(expectations)) {
     await selectExample(page, name);

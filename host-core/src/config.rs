@@ -167,11 +167,42 @@ pub struct Client {
     pub ip: String,
     #[serde(default = "default_server_ip")]
     pub server_ip: String,
+    /// `none` (no compliance region applies), `eu`, `us`, or another region's name.
+    #[serde(default = "default_compliance_region")]
+    pub compliance_region: String,
+    /// The Fastly API keys valid for this service: a request whose `Fastly-Key` header holds
+    /// one of them is authenticated (`fastly_key_is_valid`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub valid_fastly_keys: Vec<String>,
+    /// Whether Fastly tagged the request as part of a DDoS attack.
+    #[serde(default)]
+    pub ddos_detected: bool,
+    /// The client's HTTP/2 and original-headers fingerprints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h2_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oh_fingerprint: Option<String>,
+    /// The TLS connection the request came over; absent for plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+    /// What bot detection concluded; absent when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<Bot>,
 }
 
 impl Default for Client {
     fn default() -> Self {
-        Client { ip: default_client_ip(), server_ip: default_server_ip() }
+        Client {
+            ip: default_client_ip(),
+            server_ip: default_server_ip(),
+            compliance_region: default_compliance_region(),
+            valid_fastly_keys: Vec::new(),
+            ddos_detected: false,
+            h2_fingerprint: None,
+            oh_fingerprint: None,
+            tls: None,
+            bot: None,
+        }
     }
 }
 
@@ -180,6 +211,125 @@ fn default_client_ip() -> String {
 }
 fn default_server_ip() -> String {
     "127.0.0.1".to_string()
+}
+fn default_compliance_region() -> String {
+    "none".to_string()
+}
+
+/// The client's TLS session, as production reports it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTls {
+    #[serde(default = "default_tls_protocol")]
+    pub protocol: String,
+    #[serde(default = "default_tls_cipher")]
+    pub cipher_openssl_name: String,
+    /// The server name the client asked for (SNI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servername: Option<String>,
+    /// The raw ClientHello message, in hex; empty when not given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_hello: String,
+    /// The JA3 fingerprint: an MD5 digest, 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3_md5: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
+    /// The certificate the client presented (mutual TLS), in PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    /// How verifying that certificate went; by default `ok` with a certificate and
+    /// `certificate_missing` without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_verify_result: Option<CertVerifyResult>,
+}
+
+fn default_tls_protocol() -> String {
+    "TLSv1.3".to_string()
+}
+fn default_tls_cipher() -> String {
+    "TLS_AES_128_GCM_SHA256".to_string()
+}
+
+impl ClientTls {
+    pub fn verify_result(&self) -> CertVerifyResult {
+        match (self.cert_verify_result, &self.client_cert) {
+            (Some(result), _) => result,
+            (None, Some(_)) => CertVerifyResult::Ok,
+            (None, None) => CertVerifyResult::CertificateMissing,
+        }
+    }
+}
+
+/// `fastly_shared::ClientCertVerifyResult`, in the ABI's order.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CertVerifyResult {
+    Ok,
+    BadCertificate,
+    CertificateRevoked,
+    CertificateExpired,
+    UnknownCa,
+    CertificateMissing,
+    CertificateUnknown,
+}
+
+/// A bot detection verdict.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Bot {
+    #[serde(default = "yes")]
+    pub detected: bool,
+    /// The bot's name, e.g. `GoogleBot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub category: BotCategory,
+    /// Whether the bot proved who it is; unknown when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Bot categories, in the ABI's numbering (`downstream_bot_category_kind`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BotCategory {
+    #[default]
+    None,
+    Suspected,
+    Accessibility,
+    AiCrawler,
+    AiFetcher,
+    ContentFetcher,
+    MonitoringSiteTools,
+    OnlineMarketing,
+    PagePreview,
+    PlatformIntegrations,
+    Research,
+    SearchEngineCrawler,
+    SearchEngineSpecialization,
+    SecurityTools,
+    Headless,
+}
+
+impl BotCategory {
+    /// The name production reports, e.g. `SEARCH-ENGINE-CRAWLER`.
+    pub fn label(self) -> String {
+        let snake = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        snake.to_ascii_uppercase().replace('_', "-")
+    }
+}
+
+/// `0a1B…` as bytes; None unless it is an even number of hex digits.
+pub fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Per-request limits. The defaults are Fastly's published Compute limits, except CPU time:
@@ -335,6 +485,14 @@ impl Config {
         }
         lookups::validate_acls(&self.acls)?;
         lookups::validate_geolocation(&self.geolocation)?;
+        if let Some(tls) = &self.client.tls {
+            if hex_bytes(&tls.client_hello).is_none() {
+                return Err(ConfigError::at("client.tls.client_hello".into(), "the ClientHello is written in hex"));
+            }
+            if tls.ja3_md5.as_deref().is_some_and(|md5| md5.len() != 32 || hex_bytes(md5).is_none()) {
+                return Err(ConfigError::at("client.tls.ja3_md5".into(), "a JA3 fingerprint is 32 hex digits (an MD5 digest)"));
+            }
+        }
         if self.limits.heap_mb == 0 || self.limits.heap_mb > 4096 {
             return Err(ConfigError::at("limits.heap_mb".into(), "the heap limit is between 1 and 4096 MB"));
         }

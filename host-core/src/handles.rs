@@ -25,6 +25,8 @@ pub enum Handle {
     LogEndpoint(String),
     /// An ACL from config `acls`, by name.
     Acl(String),
+    /// A promise of the next client request for this instance (`next_request`).
+    RequestPromise,
 }
 
 #[derive(Debug)]

@@ -37,6 +37,6 @@ pub mod native;
 pub use config::{Config, ConfigError};
 pub use io::{BackendRequest, BackendResponse, FetchError, FetchErrorKind, IoId, IoKind, IoRequest, IoResult};
 pub use module::{CompileOptions, GuestModule, ImportInfo, ImportStatus, ModuleError, ModuleInfo};
-pub use session::{GuestError, GuestErrorKind, Outcome, Session, Stats, Step};
+pub use session::{GuestError, GuestErrorKind, Outcome, ServedResponse, Session, Stats, Step};
 pub use state::{DownstreamRequest, LogLine, Platform};
 pub use stores::{Change, SharedStores, Stores};

@@ -16,7 +16,7 @@ use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, 
 use crate::abi::{AbiError, Cx, GuestMemory, Suspend};
 use crate::http::ResponseHead;
 use crate::io::{IoId, IoRequest, IoResult};
-use crate::state::{LogLine, State};
+use crate::state::{DownstreamRequest, LogLine, State};
 use crate::trace::{EventKind, Trace};
 
 /// What the embedder must do next.
@@ -40,6 +40,9 @@ pub struct Outcome {
     /// fails before responding.
     pub response: ResponseHead,
     pub body: Vec<u8>,
+    /// The responses to the further requests handed over with [`Session::queue_request`] that
+    /// the guest took (a reusable sandbox), in order.
+    pub next_responses: Vec<ServedResponse>,
     /// The guest failed: trapped, panicked, exited non-zero, hit a limit or was cancelled.
     pub error: Option<GuestError>,
     pub stdout: Vec<u8>,
@@ -50,6 +53,13 @@ pub struct Outcome {
     pub logs: BTreeMap<String, Vec<LogLine>>,
     pub trace: Trace,
     pub stats: Stats,
+}
+
+/// One response the client got.
+#[derive(Debug)]
+pub struct ServedResponse {
+    pub response: ResponseHead,
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -123,13 +133,12 @@ pub struct Session {
     store: Store<State>,
     start: Func,
     paused: Paused,
-    cpu_ms: f64,
     fuel_used: u64,
 }
 
 impl Session {
     pub(crate) fn new(store: Store<State>, start: Func) -> Session {
-        Session { store, start, paused: Paused::NotStarted, cpu_ms: 0.0, fuel_used: 0 }
+        Session { store, start, paused: Paused::NotStarted, fuel_used: 0 }
     }
 
     /// Runs the guest for at most `fuel` units of work, or until it needs the embedder.
@@ -196,6 +205,16 @@ impl Session {
                 Ran::Finished(error) => return Step::Done(self.finish(error)),
             }
         }
+    }
+
+    /// Hands this instance a further client request, which a guest serving several requests
+    /// (`fastly::http::serve`) takes once it has answered the ones before. Production hands
+    /// requests to a waiting instance as they arrive; here they wait in a queue, and a guest
+    /// that asks for one more than was queued hears that no more will come. Their responses
+    /// arrive in `Outcome::next_responses`; `response_head` and `take_streamed` follow the
+    /// request being served.
+    pub fn queue_request(&mut self, request: DownstreamRequest) {
+        self.store.data_mut().queued_requests.push_back(request);
     }
 
     /// Hands the embedder's result for operation `id` to the session.
@@ -266,8 +285,10 @@ impl Session {
         };
         self.store.set_fuel(slice).expect("fuel metering is enabled");
         let started = self.store.data().platform.monotonic_ms();
+        self.store.data_mut().cpu.start(started);
         let result = f(self.start, &mut self.store);
-        self.cpu_ms += self.store.data().platform.monotonic_ms() - started;
+        let stopped = self.store.data().platform.monotonic_ms();
+        self.store.data_mut().cpu.stop(stopped);
         self.fuel_used += slice - self.store.get_fuel().unwrap_or(0);
         match result {
             Ok(ResumableCall::Finished) => Ran::Finished(None),
@@ -325,12 +346,13 @@ impl Session {
     fn time_limit_error(&self) -> Option<GuestError> {
         let state = self.store.data();
         let limits = &state.config.limits;
-        if self.cpu_ms > limits.cpu_ms as f64 {
+        let cpu_ms = state.cpu.spent_ms();
+        if cpu_ms > limits.cpu_ms as f64 {
             return Some(GuestError {
                 kind: GuestErrorKind::CpuLimit,
                 message: format!(
                     "the guest ran for {:.0} ms of CPU time, over the {} ms limit (limits.cpu_ms)",
-                    self.cpu_ms, limits.cpu_ms
+                    cpu_ms, limits.cpu_ms
                 ),
             });
         }
@@ -384,19 +406,25 @@ impl Session {
         let state = self.store.data_mut();
         state.blocked = None;
         let wall_ms = state.now_ms();
-        let (response, body) = match state.response.head.take() {
-            Some(head) => (head, core::mem::take(&mut state.response.body)),
-            // Production answers 500 when the guest ends without a response, failed or not.
-            None => (ResponseHead { status: 500, ..ResponseHead::default() }, Vec::new()),
-        };
         // A guest that ends normally without closing its streaming body ends the response.
         if error.is_none() && state.response.streaming && !state.response.finished {
-            state.trace(EventKind::ResponseFinished { body_bytes: body.len() });
+            let body_bytes = state.response.body.len();
+            state.trace(EventKind::ResponseFinished { body_bytes });
         }
+        let mut responses = core::mem::take(&mut state.served);
+        responses.push(core::mem::take(&mut state.response));
+        let mut responses = responses.into_iter().map(|out| match out.head {
+            Some(head) => ServedResponse { response: head, body: out.body },
+            // Production answers 500 when the guest ends without a response, failed or not.
+            None => ServedResponse { response: ResponseHead { status: 500, ..ResponseHead::default() }, body: Vec::new() },
+        });
+        let ServedResponse { response, body } = responses.next().expect("the first request's response is always there");
+        let next_responses = responses.collect();
         let trace = core::mem::take(&mut state.trace);
         Outcome {
             response,
             body,
+            next_responses,
             error,
             stdout: core::mem::take(&mut state.stdout),
             stderr: core::mem::take(&mut state.stderr),
@@ -405,7 +433,7 @@ impl Session {
             logs: core::mem::take(&mut state.logs),
             stats: Stats {
                 wall_ms,
-                cpu_ms: self.cpu_ms,
+                cpu_ms: state.cpu.spent_ms(),
                 fuel: self.fuel_used,
                 peak_heap_bytes,
                 hostcalls: trace.total_hostcalls(),

@@ -189,9 +189,17 @@ pub struct State {
     /// The guest's exported memory, set once the instance exists.
     pub memory: Option<wasmi::Memory>,
     pub heap: HeapLimiter,
+    pub cpu: CpuMeter,
     pub downstream: DownstreamRequest,
     /// The request and body handles `body_downstream_get` gave out.
     pub downstream_handles: Option<(u32, u32)>,
+    /// The client request's id (`downstream_client_request_id`).
+    pub request_id: String,
+    /// Further client requests for this instance (a reusable sandbox), in the order the guest
+    /// takes them with `next_request_wait`.
+    pub queued_requests: VecDeque<DownstreamRequest>,
+    /// The responses to the client requests served before the current one, in order.
+    pub served: Vec<ResponseOut>,
     pub response: ResponseOut,
     pub io: IoTable,
     /// The continuation of the hostcall the guest is blocked in.
@@ -218,6 +226,8 @@ impl State {
     pub fn new(config: Arc<Config>, platform: Arc<dyn Platform>, stores: SharedStores, downstream: DownstreamRequest) -> State {
         let started_ms = platform.monotonic_ms();
         let env = crate::module::guest_env(&config, platform.as_ref());
+        // The first request's id is the instance's trace id, so the two can be matched up.
+        let request_id = env.iter().find(|(k, _)| k == "FASTLY_TRACE_ID").map(|(_, v)| v.clone()).unwrap_or_default();
         let heap = HeapLimiter {
             limit_bytes: (config.limits.heap_mb as usize).saturating_mul(1 << 20),
             ..HeapLimiter::default()
@@ -229,8 +239,12 @@ impl State {
             handles: HandleTable::new(),
             memory: None,
             heap,
+            cpu: CpuMeter::default(),
             downstream,
             downstream_handles: None,
+            request_id,
+            queued_requests: VecDeque::new(),
+            served: Vec::new(),
             response: ResponseOut::default(),
             io: IoTable::default(),
             blocked: None,
@@ -277,6 +291,36 @@ impl Drop for State {
                 crate::cache::readthrough::abandon_fill(&self.stores, fill);
             }
         }
+    }
+}
+
+/// Time spent executing guest code, waits excluded: the session runs the meter while the
+/// guest runs, and a hostcall (`get_vcpu_ms`) reads it mid-run.
+#[derive(Debug, Default)]
+pub struct CpuMeter {
+    spent_ms: f64,
+    running_since: Option<f64>,
+}
+
+impl CpuMeter {
+    pub fn start(&mut self, now_ms: f64) {
+        self.running_since = Some(now_ms);
+    }
+
+    pub fn stop(&mut self, now_ms: f64) {
+        if let Some(since) = self.running_since.take() {
+            self.spent_ms += now_ms - since;
+        }
+    }
+
+    /// CPU time of the runs that have ended.
+    pub fn spent_ms(&self) -> f64 {
+        self.spent_ms
+    }
+
+    /// CPU time up to `now_ms`, the current run included.
+    pub fn at(&self, now_ms: f64) -> f64 {
+        self.spent_ms + self.running_since.map_or(0.0, |since| now_ms - since)
     }
 }
 

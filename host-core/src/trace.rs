@@ -37,6 +37,8 @@ pub enum EventKind {
     ResponseSent { status: u16, streaming: bool },
     /// The last byte of the response went downstream.
     ResponseFinished { body_bytes: usize },
+    /// The instance took a further client request (a reusable sandbox): what follows serves it.
+    NextRequest { method: String, url: String },
     /// A readthrough cache decision for send `io`: looked up, stored, or not stored and why.
     Cache { io: IoId, outcome: CacheOutcome, key: String, age_s: u64, ttl_left_s: i64, hits: u64, note: String },
     /// The guest purged the cache by surrogate key.

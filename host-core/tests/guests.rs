@@ -299,3 +299,124 @@ fn lookups_sends_to_its_dynamic_backend() {
     assert_eq!(host, Some(&b"example.org"[..]), "the override host");
     assert!(out.trace.events.iter().any(|e| matches!(&e.kind, EventKind::BackendRequest { backend, .. } if backend == "example-org")));
 }
+
+fn edge_features_config() -> String {
+    std::fs::read_to_string(support::guest_dir("edge-features").join("config.json")).unwrap()
+}
+
+fn json_body(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+#[test]
+fn edge_features_reports_the_client_facts_of_the_config() {
+    let mut request = DownstreamRequest::get("https://www.example.com/");
+    request.headers = vec![
+        ("Host".into(), b"www.example.com".to_vec()),
+        ("X-Requested-With".into(), b"edgeplay".to_vec()),
+        ("Fastly-Key".into(), b"demo-key".to_vec()),
+    ];
+    let out = run(Guest::EdgeFeatures, &edge_features_config(), request);
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.response.status, 200);
+    let json = json_body(&out.body);
+    assert_eq!(json["served_by_this_instance"], 1);
+    assert_eq!(json["request_id"].as_str().map(|id| id.len()), Some(32));
+    assert_eq!(json["client_ip"], "203.0.113.7");
+    assert_eq!(json["server_ip"], "192.0.2.10");
+    assert_eq!(json["compliance_region"], "EU");
+    assert_eq!(json["original_header_names"], serde_json::json!(["Host", "X-Requested-With", "Fastly-Key"]));
+    assert_eq!(json["original_header_count"], 3);
+    assert_eq!(json["fastly_key_valid"], true);
+    assert_eq!(json["ddos_detected"], false);
+    assert_eq!(
+        json["tls"],
+        serde_json::json!({
+            "protocol": "TLSv1.3",
+            "cipher": "TLS_AES_128_GCM_SHA256",
+            "servername": "www.example.com",
+            "ja3_md5": "e7d705a3286e19ea42f587b344ee6865",
+            "ja4": "t13d1516h2_8daaf6152771_b0da82dd1658",
+            "client_cert": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2xpZW50IGNlcnQgZm9yIGVkZ2VwbGF5MAoGCCqGSM49\n-----END CERTIFICATE-----\n",
+            "cert_verify_result": "Ok",
+        })
+    );
+    assert_eq!(
+        json["bot"],
+        serde_json::json!({
+            "detected": true, "name": "ExampleBot", "category": "SEARCH-ENGINE-CRAWLER",
+            "kind": "SearchEngineCrawler", "verified": true,
+        })
+    );
+    let vcpu_ms = json["vcpu_ms"].as_f64().expect("vCPU time");
+    assert!(vcpu_ms <= out.stats.cpu_ms, "{vcpu_ms} ms so far, {} ms in all", out.stats.cpu_ms);
+    let heap_mib = json["heap_mib"].as_u64().expect("heap size");
+    assert!(heap_mib >= 1 && heap_mib <= out.stats.peak_heap_bytes.div_ceil(1 << 20) as u64, "{heap_mib}");
+}
+
+#[test]
+fn edge_features_over_plain_http_sees_no_tls_and_no_valid_key() {
+    let mut request = DownstreamRequest::get("http://localhost/");
+    request.headers = vec![("fastly-key".into(), b"guessed".to_vec())];
+    let out = run(Guest::EdgeFeatures, r#"{ "client": { "valid_fastly_keys": ["demo-key"] } }"#, request);
+    let json = json_body(&out.body);
+    assert_eq!(json["tls"], serde_json::Value::Null);
+    assert_eq!(json["bot"], serde_json::Value::Null);
+    assert_eq!(json["fastly_key_valid"], false);
+    assert_eq!(json["compliance_region"], "None");
+    assert_eq!(json["original_header_names"], serde_json::json!(["fastly-key"]));
+}
+
+#[test]
+fn edge_rate_limiting_blocks_the_fourth_request_and_the_penalty_ends_after_a_minute() {
+    let host = support::Host::new(Guest::EdgeFeatures, &edge_features_config());
+    let hit = || host.request(DownstreamRequest::get("http://localhost/erl"), support::no_network);
+    let results: Vec<(u16, serde_json::Value)> = (0..5).map(|_| hit()).map(|out| (out.response.status, json_body(&out.body))).collect();
+    let summary: Vec<_> = results
+        .iter()
+        .map(|(status, json)| (*status, json["count_10s"].as_u64().unwrap(), json["rate_10s"].as_u64().unwrap(), json["in_penalty_box"] == true))
+        .collect();
+    assert_eq!(summary, [(200, 30, 3, false), (200, 60, 6, false), (200, 90, 9, false), (429, 120, 12, true), (429, 150, 15, true)]);
+    assert_eq!(results[3].1["blocked"], true);
+
+    host.clock.advance(61);
+    let out = hit();
+    assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.body));
+    assert_eq!(json_body(&out.body)["count_10s"], 30, "the earlier hits left the window");
+}
+
+#[test]
+fn one_instance_serves_every_request_queued_for_it() {
+    let host = support::Host::new(Guest::EdgeFeatures, &edge_features_config());
+    let mut second = DownstreamRequest::get("http://localhost/second");
+    second.headers = vec![("Fastly-Key".into(), b"demo-key".to_vec())];
+    let out = host.requests_to_one_instance(DownstreamRequest::get("http://localhost/first"), vec![second, DownstreamRequest::get("http://localhost/erl")]);
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let first = json_body(&out.body);
+    assert_eq!((first["served_by_this_instance"].clone(), first["fastly_key_valid"].clone()), (1.into(), false.into()));
+    assert_eq!(out.next_responses.len(), 2);
+    let second = json_body(&out.next_responses[0].body);
+    assert_eq!((second["served_by_this_instance"].clone(), second["fastly_key_valid"].clone()), (2.into(), true.into()));
+    assert_ne!(first["request_id"], second["request_id"], "each request has its own id");
+    let third = json_body(&out.next_responses[1].body);
+    assert_eq!((out.next_responses[1].response.status, third["served_by_this_instance"].clone()), (200, 3.into()));
+    let taken: Vec<&str> = out
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::NextRequest { url, .. } => Some(url.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(taken, ["http://localhost/second", "http://localhost/erl"]);
+}
+
+#[test]
+fn an_instance_with_nothing_queued_ends_after_its_one_request() {
+    let host = support::Host::new(Guest::EdgeFeatures, "{}");
+    let out = host.requests_to_one_instance(DownstreamRequest::get("http://localhost/"), Vec::new());
+    assert!(out.error.is_none(), "the guest exits normally: {:?}", out.error);
+    assert_eq!(out.response.status, 200);
+    assert!(out.next_responses.is_empty());
+}

@@ -70,7 +70,7 @@ fn close(cx: &mut Cx<'_>, h: u32) -> AbiResult {
 }
 
 /// The client's request and body. Called again, it returns the same handles.
-fn body_downstream_get(cx: &mut Cx<'_>, req_out: u32, body_out: u32) -> AbiResult {
+pub(super) fn body_downstream_get(cx: &mut Cx<'_>, req_out: u32, body_out: u32) -> AbiResult {
     let (req, body) = match cx.st.downstream_handles {
         Some(handles) => handles,
         None => {

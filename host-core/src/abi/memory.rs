@@ -19,6 +19,11 @@ impl<'a> GuestMemory<'a> {
         GuestMemory { bytes }
     }
 
+    /// The memory's current size: what the guest's heap occupies.
+    pub fn size_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
     fn range(&self, ptr: u32, len: u32) -> Result<core::ops::Range<usize>, AbiError> {
         let start = ptr as usize;
         let end = start.checked_add(len as usize).ok_or(Status::Inval)?;

@@ -12,10 +12,12 @@ pub mod testing;
 pub mod acl;
 pub mod async_io;
 pub mod backend;
+pub mod compute_runtime;
 pub mod config_store;
 pub mod device_detection;
 pub mod dictionary;
 pub mod dynamic_backends;
+pub mod erl;
 pub mod fastly_abi;
 pub mod geo;
 pub mod headers;
@@ -301,5 +303,7 @@ pub fn link_all(registry: &mut Registry<'_>) {
     geo::link(registry);
     device_detection::link(registry);
     uap::link(registry);
+    erl::link(registry);
+    compute_runtime::link(registry);
     wasi::link(registry);
 }

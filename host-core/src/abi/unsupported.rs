@@ -10,8 +10,8 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ) => "needs Fastly's network (the WebSocket and Fanout proxies)",
         ("fastly_http_req", "inspect") => "needs Fastly's network (the Next-Gen WAF)",
         ("fastly_http_req", "on_behalf_of") => "needs Fastly's platform (sending on behalf of another service)",
-        ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer)",
-        ("fastly_shielding", _) => "needs Fastly's network (shield POPs)",
+        ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer transforms images at the edge)",
+        ("fastly_shielding", _) => "needs Fastly's network (shield POPs: one playground host has no other POP)",
         (
             "fastly_kv_store"
             | "fastly_object_store"
@@ -20,12 +20,6 @@ pub fn reason(module: &str, name: &str) -> &'static str {
             | "fastly_http_cache",
             _,
         ) => "arrives with the stores-and-cache work",
-        (
-            "fastly_erl"
-            | "fastly_compute_runtime"
-            | "fastly_http_downstream",
-            _,
-        ) => "arrives with the whole-ABI work",
         _ => "not implemented yet",
     }
 }

@@ -186,7 +186,7 @@ fn design_example_parses_with_every_field() {
             .into(),
         },
         dynamic_backends: false,
-        client: Client { ip: "203.0.113.7".into(), server_ip: "127.0.0.1".into() },
+        client: Client { ip: "203.0.113.7".into(), ..Client::default() },
         env: string_map(&[("FASTLY_HOSTNAME", "localhost"), ("FASTLY_POP", "LIS")]),
         limits: Limits::default(),
         unknown_imports: UnknownImports::Error,
@@ -860,4 +860,46 @@ fn a_backend_proxy_is_a_relay_url() {
     assert_eq!(config.backends["o"].proxy.as_deref(), Some("http://127.0.0.1:7677"));
     let e = Config::from_json(r#"{ "backends": { "o": { "url": "https://example.com", "proxy": "127.0.0.1:7677" } } }"#).unwrap_err();
     assert_eq!(e.path, "backends.o.proxy");
+}
+
+#[test]
+fn the_client_section_describes_tls_bots_and_keys() {
+    let config = Config::from_json(
+        r#"{ "client": { "compliance_region": "eu", "valid_fastly_keys": ["k1"], "ddos_detected": true,
+             "tls": { "servername": "www.example.com", "client_hello": "16030100", "client_cert": "PEM" },
+             "bot": { "name": "ExampleBot", "category": "search_engine_crawler" } } }"#,
+    )
+    .unwrap();
+    let client = &config.client;
+    assert_eq!((client.compliance_region.as_str(), client.ddos_detected), ("eu", true));
+    let tls = client.tls.as_ref().unwrap();
+    assert_eq!((tls.protocol.as_str(), tls.cipher_openssl_name.as_str()), ("TLSv1.3", "TLS_AES_128_GCM_SHA256"));
+    assert_eq!(hex_bytes(&tls.client_hello), Some(vec![0x16, 0x03, 0x01, 0x00]));
+    assert_eq!(tls.verify_result(), CertVerifyResult::Ok, "a certificate was presented");
+    let bot = client.bot.as_ref().unwrap();
+    assert!(bot.detected);
+    assert_eq!(bot.category.label(), "SEARCH-ENGINE-CRAWLER");
+
+    let plain = Config::default().client;
+    assert_eq!((plain.compliance_region.as_str(), plain.tls, plain.bot), ("none", None, None));
+    let no_cert: ClientTls = serde_json::from_str("{}").unwrap();
+    assert_eq!(no_cert.verify_result(), CertVerifyResult::CertificateMissing);
+}
+
+#[test]
+fn client_tls_values_are_checked() {
+    let rows = [
+        (r#"{"client": {"tls": {"ja3_md5": "abc"}}}"#, "client.tls.ja3_md5: a JA3 fingerprint is 32 hex digits (an MD5 digest)"),
+        (r#"{"client": {"tls": {"client_hello": "zz"}}}"#, "client.tls.client_hello: the ClientHello is written in hex"),
+        (
+            r#"{"client": {"bot": {"category": "robot"}}}"#,
+            "client.bot.category: unknown variant `robot`, expected one of `none`, `suspected`, `accessibility`, \
+             `ai_crawler`, `ai_fetcher`, `content_fetcher`, `monitoring_site_tools`, `online_marketing`, `page_preview`, \
+             `platform_integrations`, `research`, `search_engine_crawler`, `search_engine_specialization`, \
+             `security_tools`, `headless` (line 1, column 39)",
+        ),
+    ];
+    for (text, expected) in rows {
+        assert_eq!(error_text(Config::from_json(text)), expected);
+    }
 }

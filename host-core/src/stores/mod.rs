@@ -8,6 +8,7 @@
 //! twice, or only its last write per record, gives the same stores.
 
 pub mod bytes;
+pub mod erl;
 pub mod kv;
 
 use alloc::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub type SharedStores = Arc<spin::Mutex<Stores>>;
 pub struct Stores {
     pub kv: BTreeMap<String, KvStore>,
     pub cache: Cache,
+    /// Edge Rate Limiting's counters and penalty boxes: shared, never persisted.
+    pub erl: erl::Erl,
     journal: Vec<Change>,
 }
 

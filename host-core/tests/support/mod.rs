@@ -21,6 +21,7 @@ pub enum Guest {
     Panic,
     Spin,
     Hog,
+    EdgeFeatures,
 }
 
 impl Guest {
@@ -37,6 +38,7 @@ impl Guest {
             Guest::Panic => "panic",
             Guest::Spin => "spin",
             Guest::Hog => "hog",
+            Guest::EdgeFeatures => "edge-features",
         }
     }
 }
@@ -97,6 +99,15 @@ impl Host {
 
     pub fn request(&self, request: DownstreamRequest, backends: impl Backends) -> Outcome {
         self.request_observing(request, Arc::new(backends), |_| {})
+    }
+
+    /// One instance handed `first` and then each of `further` (a reusable sandbox).
+    pub fn requests_to_one_instance(&self, first: DownstreamRequest, further: Vec<DownstreamRequest>) -> Outcome {
+        let mut session = self.module.start(self.config.clone(), first, self.clock.clone(), self.stores.clone()).expect("starts");
+        for request in further {
+            session.queue_request(request);
+        }
+        drive(session, Arc::new(no_network), |_| {})
     }
 
     pub fn request_observing(
