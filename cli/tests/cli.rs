@@ -161,9 +161,13 @@ fn abi_json_lists_every_fastly_sys_import_with_its_status() {
             .all(|r| r["status"] == "implemented" || r["reason"].is_string()),
         "unsupported rows carry a reason"
     );
-    let kv_open = find("fastly_kv_store", "open").expect("fastly_kv_store::open is listed");
-    assert_eq!(kv_open["status"], "unsupported");
-    assert_eq!(kv_open["reason"], "arrives with the stores-and-cache work");
+    let shield_info = find("fastly_shielding", "shield_info").expect("fastly_shielding::shield_info is listed");
+    assert_eq!(shield_info["status"], "unsupported");
+    assert_eq!(shield_info["reason"], "needs Fastly's network (shield POPs)");
+    assert_eq!(
+        find("fastly_kv_store", "open").expect("fastly_kv_store::open is listed")["status"],
+        "implemented"
+    );
     assert_eq!(
         find("fastly_http_req", "send_v2").expect("send_v2 is listed")["status"],
         "implemented"

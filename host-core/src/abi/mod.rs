@@ -20,7 +20,10 @@ pub mod http_downstream;
 pub mod http_req;
 pub mod http_resp;
 pub mod kv_lookup;
+pub mod kv_store;
 pub mod log;
+pub mod object_store;
+pub mod secret_store;
 pub mod unsupported;
 pub mod wasi;
 
@@ -287,6 +290,9 @@ pub fn link_all(registry: &mut Registry<'_>) {
     async_io::link(registry);
     dictionary::link(registry);
     config_store::link(registry);
+    kv_store::link(registry);
+    object_store::link(registry);
+    secret_store::link(registry);
     log::link(registry);
     backend::link(registry);
     wasi::link(registry);
