@@ -490,8 +490,15 @@ impl Drop for Served {
 }
 
 fn serve(wasm: &str) -> Served {
+    serve_with(&[wasm])
+}
+
+/// `edgeplay serve ARGS… --addr 127.0.0.1:0`.
+fn serve_with(args: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgeplay"))
-        .args(["serve", wasm, "--addr", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
+        .args(["--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("edgeplay serve starts");
@@ -697,4 +704,48 @@ fn relay_answers_preflights_and_reports_failures() {
     assert!(refused.contains("x-edgeplay-error: connection refused"), "{refused}");
     let no_target = raw(&relay.base, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(no_target.starts_with("HTTP/1.1 400"), "{no_target}");
+}
+
+/// Reads the server's request log until the line for `request` (`"PUT /kv/x"`): by then the
+/// server has answered it and saved its state.
+fn wait_for_log(served: &mut Served, request: &str) -> String {
+    let mut line = String::new();
+    while !line.starts_with(request) {
+        line.clear();
+        assert!(served.log.read_line(&mut line).unwrap() > 0, "the server ended before logging {request}");
+    }
+    line
+}
+
+#[test]
+fn serve_state_keeps_kv_writes_across_restarts_until_reset() {
+    let Some(kv) = guest("kv") else { return };
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../guests/kv/config.json");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kv-state");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (config, dir) = (config.to_str().unwrap(), dir.to_str().unwrap());
+    let greeting = |served: &mut Served| {
+        let response = raw(&served.base, "GET /kv/greeting HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        wait_for_log(served, "GET /kv/greeting");
+        response
+    };
+
+    let mut served = serve_with(&[&kv, "--config", config, "--state", dir]);
+    let body = "changed by the test";
+    let put = raw(
+        &served.base,
+        &format!("PUT /kv/greeting HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    );
+    assert!(put.starts_with("HTTP/1.1 200"), "{put}");
+    assert!(wait_for_log(&mut served, "PUT /kv/greeting").starts_with("PUT /kv/greeting 200 "));
+    drop(served);
+
+    let mut restarted = serve_with(&[&kv, "--config", config, "--state", dir]);
+    let after_restart = greeting(&mut restarted);
+    assert!(after_restart.contains("\"value\": \"changed by the test\""), "{after_restart}");
+    drop(restarted);
+
+    let mut reset = serve_with(&[&kv, "--config", config, "--state", dir, "--reset"]);
+    let after_reset = greeting(&mut reset);
+    assert!(after_reset.contains("\"value\": \"hello from the KV store\""), "back to the seed: {after_reset}");
 }

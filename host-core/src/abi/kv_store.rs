@@ -182,7 +182,7 @@ fn insert(cx: &mut Cx<'_>, store: u32, key: u32, key_len: u32, body: u32, mask: 
     cx.mem.write_u32(pending_out, handle)
 }
 
-fn insert_wait(cx: &mut Cx<'_>, h: u32, kv_error_out: u32) -> AbiResult {
+pub(super) fn insert_wait(cx: &mut Cx<'_>, h: u32, kv_error_out: u32) -> AbiResult {
     cx.mem.write_u32(kv_error_out, outcome_code(cx.st.handles.kv_insert(h)?))?;
     cx.st.handles.take_kv_insert(h).map(drop)
 }

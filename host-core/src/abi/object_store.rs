@@ -1,6 +1,6 @@
 //! `fastly_object_store`: the KV store API from before it was renamed, kept for older guests
 //! (and still used by parts of the JS SDK). The same stores, handles and rules as
-//! `fastly_kv_store`; only the results travel differently: no `kv_error` but statuses, as
+//! `fastly_kv_store`; only the results travel differently: statuses instead of `kv_error`, as
 //! Viceroy answers them — a missing key is no body (the out-parameter gets the invalid handle),
 //! a missing key on delete is NONE, any other refusal INVAL.
 
@@ -28,7 +28,9 @@ pub fn link(r: &mut Registry<'_>) {
     r.func(M, "pending_lookup_wait", pending_lookup_wait);
     r.func(M, "insert", insert);
     r.func(M, "insert_async", insert_async);
-    r.func(M, "pending_insert_wait", pending_insert_wait);
+    // fastly-sys declares this one with a `kv_error` out-parameter (Viceroy's witx has none):
+    // it answers as `fastly_kv_store::insert_wait` does.
+    r.func(M, "pending_insert_wait", kv_store::insert_wait);
     r.func(M, "delete_async", |cx: &mut Cx<'_>, store: u32, key: u32, key_len: u32, out: u32| {
         kv_store::delete(cx, store, (key, key_len), out)
     });
@@ -82,10 +84,6 @@ fn insert_async(cx: &mut Cx<'_>, store: u32, key: u32, key_len: u32, body: u32, 
 fn insert_arguments(cx: &mut Cx<'_>, store: u32, key: (u32, u32), body: u32) -> Result<(String, String, Vec<u8>), AbiError> {
     let (store, key) = store_and_key(cx, store, key)?;
     Ok((store, key, take_value(cx, body)?))
-}
-
-fn pending_insert_wait(cx: &mut Cx<'_>, h: u32) -> AbiResult {
-    cx.st.handles.take_kv_insert(h)?.map_err(status_for)
 }
 
 fn pending_delete_wait(cx: &mut Cx<'_>, h: u32) -> AbiResult {
@@ -158,8 +156,9 @@ mod tests {
         assert_eq!(g.status(|cx| insert(cx, store, key, key_len, value)), Status::Ok);
         let value = new_body(&mut g, "again");
         assert_eq!(g.status(|cx| insert_async(cx, store, key, key_len, value, out)), Status::Ok);
-        let pending = g.u32_at(out);
-        assert_eq!(g.status(|cx| pending_insert_wait(cx, pending)), Status::Ok);
+        let (pending, kv_error) = (g.u32_at(out), g.alloc(4));
+        assert_eq!(g.status(|cx| kv_store::insert_wait(cx, pending, kv_error)), Status::Ok);
+        assert_eq!(g.u32_at(kv_error), 1, "OK");
         let now = g.state.platform.unix_time_ns();
         let stored = g.state.stores.lock().kv_lookup("legacy", "greeting", now).unwrap().unwrap();
         assert_eq!(stored.value, b"again", "the same store as fastly_kv_store");
