@@ -24,7 +24,7 @@ const M: &str = "fastly_kv_store";
 /// fastly-sys `KvError`: the `kv_error` out-parameter.
 const KV_OK: u32 = 1;
 
-pub(super) fn kv_error_code(error: KvError) -> u32 {
+fn kv_error_code(error: KvError) -> u32 {
     match error {
         KvError::BadRequest => 2,
         KvError::NotFound => 3,

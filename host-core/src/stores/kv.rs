@@ -5,7 +5,7 @@
 //! so both see one set of rules. Those methods also journal every change.
 //!
 //! The rules follow production where Fastly documents them (the KV store item API, the SDKs'
-//! key checks) and Viceroy, Fastly's local server, where it does not; `DESIGN.md` has no say.
+//! docs and key checks) and Viceroy, Fastly's local server, where it does not.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
