@@ -161,9 +161,13 @@ fn abi_json_lists_every_fastly_sys_import_with_its_status() {
             .all(|r| r["status"] == "implemented" || r["reason"].is_string()),
         "unsupported rows carry a reason"
     );
-    let kv_open = find("fastly_kv_store", "open").expect("fastly_kv_store::open is listed");
-    assert_eq!(kv_open["status"], "unsupported");
-    assert_eq!(kv_open["reason"], "arrives with the stores-and-cache work");
+    let shield_info = find("fastly_shielding", "shield_info").expect("fastly_shielding::shield_info is listed");
+    assert_eq!(shield_info["status"], "unsupported");
+    assert_eq!(shield_info["reason"], "needs Fastly's network (shield POPs: one playground host has no other POP)");
+    assert_eq!(
+        find("fastly_kv_store", "open").expect("fastly_kv_store::open is listed")["status"],
+        "implemented"
+    );
     assert_eq!(
         find("fastly_http_req", "send_v2").expect("send_v2 is listed")["status"],
         "implemented"
@@ -494,6 +498,7 @@ fn serve(wasm: &str) -> Served {
     serve_with(&[wasm])
 }
 
+/// `edgeplay serve ARGS… --addr 127.0.0.1:0`.
 fn serve_with(args: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgeplay"))
         .arg("serve")
@@ -779,4 +784,48 @@ fn serve_fetches_a_private_response_every_time() {
         get(&served.base, "/me");
         assert_eq!(origin.count.load(Ordering::SeqCst), n);
     }
+}
+
+/// Reads the server's request log until the line for `request` (`"PUT /kv/x"`): by then the
+/// server has answered it and saved its state.
+fn wait_for_log(served: &mut Served, request: &str) -> String {
+    let mut line = String::new();
+    while !line.starts_with(request) {
+        line.clear();
+        assert!(served.log.read_line(&mut line).unwrap() > 0, "the server ended before logging {request}");
+    }
+    line
+}
+
+#[test]
+fn serve_state_keeps_kv_writes_across_restarts_until_reset() {
+    let Some(kv) = guest("kv") else { return };
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../guests/kv/config.json");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kv-state");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (config, dir) = (config.to_str().unwrap(), dir.to_str().unwrap());
+    let greeting = |served: &mut Served| {
+        let response = raw(&served.base, "GET /kv/greeting HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        wait_for_log(served, "GET /kv/greeting");
+        response
+    };
+
+    let mut served = serve_with(&[&kv, "--config", config, "--state", dir]);
+    let body = "changed by the test";
+    let put = raw(
+        &served.base,
+        &format!("PUT /kv/greeting HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    );
+    assert!(put.starts_with("HTTP/1.1 200"), "{put}");
+    assert!(wait_for_log(&mut served, "PUT /kv/greeting").starts_with("PUT /kv/greeting 200 "));
+    drop(served);
+
+    let mut restarted = serve_with(&[&kv, "--config", config, "--state", dir]);
+    let after_restart = greeting(&mut restarted);
+    assert!(after_restart.contains("\"value\": \"changed by the test\""), "{after_restart}");
+    drop(restarted);
+
+    let mut reset = serve_with(&[&kv, "--config", config, "--state", dir, "--reset"]);
+    let after_reset = greeting(&mut reset);
+    assert!(after_reset.contains("\"value\": \"hello from the KV store\""), "back to the seed: {after_reset}");
 }

@@ -12,6 +12,7 @@ use crate::body::Body;
 use crate::http::{RequestHead, ResponseHead};
 use crate::io::IoId;
 use crate::status::Status;
+use crate::stores::kv::{KvEntry, KvError};
 
 #[derive(Debug)]
 pub enum Handle {
@@ -27,6 +28,26 @@ pub enum Handle {
     Acl(String),
     /// A promise of the next client request for this instance (`next_request`).
     RequestPromise,
+    /// An open KV store, by name (`fastly_kv_store` and the older `fastly_object_store`).
+    KvStore(String),
+    /// KV operations complete when they are made (the stores are in memory); these hold each
+    /// result until the guest waits for it.
+    KvLookup(Result<Option<KvEntry>, KvError>),
+    KvInsert(Result<(), KvError>),
+    KvDelete(Result<(), KvError>),
+    /// The list page as the JSON body the guest will read.
+    KvList(Result<Vec<u8>, KvError>),
+    /// An open secret store, by name.
+    SecretStore(String),
+    /// A secret's plaintext: from a store, or made by the guest with `from_bytes`.
+    Secret(Vec<u8>),
+}
+
+impl Handle {
+    /// A KV operation the guest can wait for with `fastly_async_io` (always ready here).
+    pub fn is_kv_pending(&self) -> bool {
+        matches!(self, Handle::KvLookup(_) | Handle::KvInsert(_) | Handle::KvDelete(_) | Handle::KvList(_))
+    }
 }
 
 #[derive(Debug)]
@@ -110,5 +131,12 @@ impl HandleTable {
         ConfigStore(String) => config_store, config_store_mut, take_config_store;
         LogEndpoint(String) => log_endpoint, log_endpoint_mut, take_log_endpoint;
         Acl(String) => acl, acl_mut, take_acl;
+        KvStore(String) => kv_store, kv_store_mut, take_kv_store;
+        KvLookup(Result<Option<KvEntry>, KvError>) => kv_lookup, kv_lookup_mut, take_kv_lookup;
+        KvInsert(Result<(), KvError>) => kv_insert, kv_insert_mut, take_kv_insert;
+        KvDelete(Result<(), KvError>) => kv_delete, kv_delete_mut, take_kv_delete;
+        KvList(Result<Vec<u8>, KvError>) => kv_list, kv_list_mut, take_kv_list;
+        SecretStore(String) => secret_store, secret_store_mut, take_secret_store;
+        Secret(Vec<u8>) => secret, secret_mut, take_secret;
     }
 }

@@ -163,6 +163,147 @@ fn stores_reads_dictionary_and_config_store() {
     assert_eq!(json, serde_json::json!({"key": "beta", "dictionary": "on", "config_store": null}));
 }
 
+/// The kv example with its own config; its requests share one set of stores.
+fn kv_host() -> support::Host {
+    let config = std::fs::read_to_string(support::guest_dir("kv").join("config.json")).unwrap();
+    support::Host::new(Guest::Kv, &config)
+}
+
+/// One request to the kv example: the status and the body as JSON (null when empty).
+fn kv(host: &support::Host, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value) {
+    let mut request = DownstreamRequest::get(&format!("http://localhost{path}"));
+    request.method = method.into();
+    request.headers = headers.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect();
+    request.body = body.as_bytes().to_vec();
+    let out = host.request(request, support::no_network);
+    assert!(out.error.is_none(), "{method} {path}: {:?}", out.error);
+    let json = if out.body.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&out.body).unwrap() };
+    (out.response.status, json)
+}
+
+fn kv_value(host: &support::Host, key: &str) -> (u16, serde_json::Value) {
+    let (status, json) = kv(host, "GET", &format!("/kv/{key}"), &[], "");
+    (status, json["value"].clone())
+}
+
+#[test]
+fn kv_reads_seeded_entries_with_metadata_and_generation() {
+    let host = kv_host();
+    let (status, json) = kv(&host, "GET", "/kv/pages/home", &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(
+        json,
+        serde_json::json!({"key": "pages/home", "value": "<h1>Home</h1>", "metadata": "text/html", "generation": "1"})
+    );
+    let (status, json) = kv(&host, "GET", "/kv/missing", &[], "");
+    assert_eq!((status, json["error"].as_str()), (404, Some("KV Store item not found")));
+    assert_eq!(kv(&host, "GET", "/kv/a%3Fb", &[], "").0, 400, "a key production refuses");
+}
+
+#[test]
+fn kv_insert_modes_as_the_example_shows_them() {
+    let host = kv_host();
+    // (query, body, status, value afterwards)
+    let steps = [
+        ("", "b", 200, "b"),
+        ("?mode=append", "c", 200, "bc"),
+        ("?mode=prepend", "a", 200, "abc"),
+        ("?mode=add", "x", 412, "abc"),
+        ("?mode=overwrite", "z", 200, "z"),
+        ("?mode=sideways", "y", 400, "z"),
+    ];
+    for (query, body, status, after) in steps {
+        assert_eq!(kv(&host, "PUT", &format!("/kv/letters{query}"), &[], body).0, status, "PUT {query}");
+        assert_eq!(kv_value(&host, "letters"), (200, serde_json::json!(after)), "after PUT {query}");
+    }
+    assert_eq!(kv(&host, "PUT", "/kv/fresh?mode=add", &[], "new").0, 200, "add of an absent key");
+}
+
+#[test]
+fn kv_generations_guard_concurrent_writers() {
+    let host = kv_host();
+    let generation_of = |json: &serde_json::Value| json["generation"].as_str().unwrap().to_string();
+    let (_, seeded) = kv(&host, "GET", "/kv/greeting", &[], "");
+    assert_eq!(generation_of(&seeded), "1");
+    assert_eq!(kv(&host, "PUT", "/kv/greeting?if_generation_match=2", &[], "lost").0, 412);
+    let (status, written) = kv(&host, "PUT", "/kv/greeting?if_generation_match=1", &[], "won");
+    assert_eq!((status, written["value"].as_str()), (200, Some("won")));
+    let generation = generation_of(&written);
+    assert_ne!(generation, "1", "every write makes a new generation");
+    assert_eq!(kv(&host, "PUT", "/kv/greeting?if_generation_match=1", &[], "late").0, 412, "the old generation is spent");
+    assert_eq!(kv(&host, "PUT", &format!("/kv/greeting?if_generation_match={generation}"), &[], "next").0, 200);
+    assert_eq!(kv_value(&host, "greeting").1, "next");
+    assert_eq!(kv(&host, "PUT", "/kv/greeting?if_generation_match=soon", &[], "x").0, 400);
+}
+
+#[test]
+fn kv_metadata_and_ttls() {
+    let host = kv_host();
+    let (status, json) = kv(&host, "PUT", "/kv/session?ttl=30", &[("x-kv-metadata", "user=ada")], "token");
+    assert_eq!((status, json["metadata"].as_str()), (200, Some("user=ada")));
+    host.clock.advance(29);
+    assert_eq!(kv_value(&host, "session"), (200, serde_json::json!("token")));
+    host.clock.advance(2);
+    assert_eq!(kv_value(&host, "session").0, 404, "expired after 30 s");
+    let (_, listed) = kv(&host, "GET", "/kv", &[], "");
+    assert_eq!(listed["keys"], serde_json::json!(["greeting", "pages/about", "pages/home"]), "nor listed");
+}
+
+#[test]
+fn kv_lists_page_by_page_and_deletes() {
+    let host = kv_host();
+    kv(&host, "PUT", "/kv/pages/contact", &[], "<h1>Contact</h1>");
+    let (status, first) = kv(&host, "GET", "/kv?prefix=pages/&limit=2", &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(first["keys"], serde_json::json!(["pages/about", "pages/contact"]));
+    assert_eq!(first["limit"], 2);
+    let cursor = first["next_cursor"].as_str().expect("a cursor to the next page");
+    let (_, second) = kv(&host, "GET", &format!("/kv?prefix=pages/&limit=2&cursor={cursor}"), &[], "");
+    assert_eq!(second, serde_json::json!({"keys": ["pages/home"], "next_cursor": null, "limit": 2}));
+
+    assert_eq!(kv(&host, "DELETE", "/kv/pages/about", &[], ""), (204, serde_json::Value::Null));
+    assert_eq!(kv_value(&host, "pages/about").0, 404);
+    assert_eq!(kv(&host, "DELETE", "/kv/pages/about", &[], "").0, 404, "deleting it again");
+    let (_, all) = kv(&host, "GET", "/kv", &[], "");
+    assert_eq!(all["keys"], serde_json::json!(["greeting", "pages/contact", "pages/home"]));
+}
+
+#[test]
+fn kv_data_survives_a_restart_through_the_journal() {
+    let host = kv_host();
+    kv(&host, "PUT", "/kv/counter", &[("x-kv-metadata", "kept")], "41");
+    kv(&host, "PUT", "/kv/counter?mode=append", &[], "+1");
+    kv(&host, "DELETE", "/kv/greeting", &[], "");
+    let journal = host.stores.lock().take_journal();
+    assert_eq!(journal.len(), 3, "every write journaled: {journal:?}");
+    let saved = serde_json::to_string(&host.stores.lock().snapshot(&host.config)).unwrap();
+    let (_, before) = kv(&host, "GET", "/kv/counter", &[], "");
+
+    let restarted = kv_host();
+    restarted.stores.lock().restore(serde_json::from_str::<Vec<host_core::Change>>(&saved).unwrap());
+    let (status, after) = kv(&restarted, "GET", "/kv/counter", &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(after, before, "value, metadata and generation are back");
+    assert_eq!(after["value"], "41+1");
+    assert_eq!(kv_value(&restarted, "greeting").0, 404, "a deleted seed stays deleted");
+}
+
+#[test]
+fn kv_example_checks_secrets_without_revealing_them() {
+    let host = kv_host();
+    let out = host.request(DownstreamRequest::get("http://localhost/secret/api-key"), support::no_network);
+    assert!(!String::from_utf8_lossy(&out.body).contains("correct-horse"), "the secret never leaves");
+    let (status, json) = kv(&host, "GET", "/secret/api-key", &[], "");
+    assert_eq!((status, json), (200, serde_json::json!({"name": "api-key", "exists": true, "length": 28})));
+    let (_, right) = kv(&host, "GET", "/secret/api-key", &[("x-guess", "correct-horse-battery-staple")], "");
+    assert_eq!(right["matches"], true);
+    let (_, wrong) = kv(&host, "GET", "/secret/api-key", &[("x-guess", "hunter2")], "");
+    assert_eq!(wrong["matches"], false);
+    assert_eq!(kv(&host, "GET", "/secret/nope", &[], ""), (404, serde_json::json!({"name": "nope", "exists": false})));
+    let (status, json) = kv(&host, "GET", "/secret/not%20valid", &[], "");
+    assert_eq!((status, json["error"].as_str()), (400, Some("invalid secret name: not valid")));
+}
+
 #[test]
 fn logging_writes_to_endpoint_stdout_and_stderr() {
     let out = run(Guest::Logging, "{}", DownstreamRequest::get("http://localhost/hello?x=1"));

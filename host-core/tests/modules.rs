@@ -56,11 +56,12 @@ fn a_module_without_start_cannot_run() {
 
 const UNKNOWN_IMPORT: &str = r#"(module
     (import "env" "mystery" (func $mystery (param i32 i64) (result f32)))
-    (import "fastly_kv_store" "open" (func $kv_open (param i32 i32 i32) (result i32)))
+    (import "fastly_shielding" "shield_info" (func $shield_info (param i32 i32 i32 i32 i32) (result i32)))
     (memory (export "memory") 1)
     (func (export "_start")
         ;; an unsupported hostcall answers UNSUPPORTED (5); anything else traps
-        (if (i32.ne (call $kv_open (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const 5)) (then unreachable))
+        (if (i32.ne (call $shield_info (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const 5))
+            (then unreachable))
         (drop (call $mystery (i32.const 1) (i64.const 2)))))"#;
 
 #[test]
@@ -68,7 +69,7 @@ fn unknown_imports_are_named_with_their_signatures() {
     let wasm = wat::parse_str(UNKNOWN_IMPORT).unwrap();
     let message = error(&wasm);
     assert!(message.contains("env::mystery: (i32, i64) -> (f32)"), "{message}");
-    assert!(!message.contains("fastly_kv_store"), "Compute imports are linked as unsupported: {message}");
+    assert!(!message.contains("fastly_shielding"), "Compute imports are linked as unsupported: {message}");
     assert!(message.contains("\"unknown_imports\": \"trap\""), "the message says how to run it anyway: {message}");
 }
 
@@ -78,14 +79,14 @@ fn unknown_imports_can_be_linked_to_trap() {
     let module = GuestModule::compile(&wasm, &CompileOptions { unknown_imports: UnknownImports::Trap }).unwrap();
     let status = |name: &str| module.info().imports.iter().find(|i| i.name == name).unwrap().status;
     assert_eq!(status("mystery"), ImportStatus::Trapping);
-    assert_eq!(status("open"), ImportStatus::Unsupported);
+    assert_eq!(status("shield_info"), ImportStatus::Unsupported);
     let session = module.start(Arc::new(Config::default()), DownstreamRequest::get("http://localhost/"), StdPlatform::new(), Stores::shared(&Config::default())).unwrap();
     let outcome = drive(session, Arc::new(support::no_network), |_| {});
     assert_eq!(outcome.response.status, 500);
     let error = outcome.error.unwrap();
     assert_eq!(error.kind, GuestErrorKind::Trap);
     assert!(error.message.contains("env::mystery"), "the trap names the import: {}", error.message);
-    assert_eq!(outcome.trace.unsupported.get("fastly_kv_store::open"), Some(&1), "the unsupported call is counted");
+    assert_eq!(outcome.trace.unsupported.get("fastly_shielding::shield_info"), Some(&1), "the unsupported call is counted");
 }
 
 #[test]

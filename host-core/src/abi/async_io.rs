@@ -19,11 +19,13 @@ pub fn link(r: &mut Registry<'_>) {
 /// Whether an async item is ready: a pending request once its response (or error) has
 /// arrived; a body always, because bodies here are whole in memory when the guest gets them;
 /// a request promise always, because it resolves at once (`http_downstream::next_request_wait`).
+/// a KV operation always, because it completed when it was made (the JS SDK selects on them).
 fn ready(st: &State, h: u32) -> Result<bool, AbiError> {
     match st.handles.get(h) {
         Some(Handle::PendingRequest(pending)) => Ok(st.io.is_done(pending.io)),
         Some(Handle::Body(_)) => Ok(true),
         Some(Handle::RequestPromise) => Ok(true),
+        Some(handle) if handle.is_kv_pending() => Ok(true),
         _ => Err(Status::Badf.into()),
     }
 }

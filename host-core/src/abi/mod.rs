@@ -26,9 +26,12 @@ pub mod http_downstream;
 pub mod http_req;
 pub mod http_resp;
 pub mod kv_lookup;
+pub mod kv_store;
 pub mod log;
 pub mod purge;
 pub mod uap;
+pub mod object_store;
+pub mod secret_store;
 pub mod unsupported;
 pub mod wasi;
 
@@ -295,6 +298,9 @@ pub fn link_all(registry: &mut Registry<'_>) {
     async_io::link(registry);
     dictionary::link(registry);
     config_store::link(registry);
+    kv_store::link(registry);
+    object_store::link(registry);
+    secret_store::link(registry);
     log::link(registry);
     purge::link(registry);
     backend::link(registry);
