@@ -23,6 +23,8 @@ pub enum Handle {
     Dictionary(String),
     ConfigStore(String),
     LogEndpoint(String),
+    /// A `fastly_cache` / `fastly_http_cache` lookup, transaction or replace.
+    Cache(crate::cache::handle::Entry),
 }
 
 #[derive(Debug)]
@@ -105,5 +107,6 @@ impl HandleTable {
         Dictionary(String) => dictionary, dictionary_mut, take_dictionary;
         ConfigStore(String) => config_store, config_store_mut, take_config_store;
         LogEndpoint(String) => log_endpoint, log_endpoint_mut, take_log_endpoint;
+        Cache(crate::cache::handle::Entry) => cache_entry, cache_entry_mut, take_cache_entry;
     }
 }

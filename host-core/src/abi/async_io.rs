@@ -22,6 +22,8 @@ fn ready(st: &State, h: u32) -> Result<bool, AbiError> {
     match st.handles.get(h) {
         Some(Handle::PendingRequest(pending)) => Ok(st.io.is_done(pending.io)),
         Some(Handle::Body(_)) => Ok(true),
+        // A cache lookup is ready once decided (not waiting for another request's fill).
+        Some(Handle::Cache(entry)) => Ok(entry.decided.is_some()),
         _ => Err(Status::Badf.into()),
     }
 }

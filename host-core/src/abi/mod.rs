@@ -11,11 +11,13 @@ pub mod testing;
 
 pub mod async_io;
 pub mod backend;
+pub mod cache;
 pub mod config_store;
 pub mod dictionary;
 pub mod fastly_abi;
 pub mod headers;
 pub mod http_body;
+pub mod http_cache;
 pub mod http_downstream;
 pub mod http_req;
 pub mod http_resp;
@@ -289,5 +291,7 @@ pub fn link_all(registry: &mut Registry<'_>) {
     config_store::link(registry);
     log::link(registry);
     backend::link(registry);
+    cache::link(registry);
+    http_cache::link(registry);
     wasi::link(registry);
 }

@@ -67,6 +67,11 @@ pub fn lookup(st: &mut State, head: &RequestHead, backend: &str) -> (Lookup, Cac
     if over.pass {
         return (Lookup::Pass("the cache override says pass"), CacheNote::pass(key, "cache override: pass"));
     }
+    if head.cached_by_guest {
+        // The guest's HTTP cache transaction holds this key: storing here too would cache the
+        // response twice, and collapsing onto that transaction would wait for itself.
+        return (Lookup::Pass("cached by the guest"), CacheNote::pass(key, "the guest's HTTP cache transaction stores it"));
+    }
     let is_head = head.method == "HEAD";
     if head.method != "GET" && !is_head {
         return (Lookup::Pass("method"), CacheNote::pass(key, "only GET and HEAD are cached"));
@@ -229,7 +234,8 @@ pub fn abandon_fill(stores: &crate::stores::SharedStores, fill: &Fill) {
     }
 }
 
-fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResponse {
+/// A stored response as a hit serves it: with its current `Age`.
+pub fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResponse {
     let mut headers: Vec<(String, Vec<u8>)> = record
         .headers
         .iter()
@@ -246,7 +252,7 @@ fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResp
 }
 
 /// Surrogate keys are space-separated.
-fn split_keys(keys: &str) -> Vec<String> {
+pub fn split_keys(keys: &str) -> Vec<String> {
     keys.split_ascii_whitespace().map(String::from).collect()
 }
 
