@@ -16,12 +16,7 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer)",
         ("fastly_shielding", _) => "needs Fastly's network (shield POPs)",
         (
-            "fastly_kv_store"
-            | "fastly_object_store"
-            | "fastly_secret_store"
-            | "fastly_cache"
-            | "fastly_http_cache"
-            | "fastly_purge",
+            "fastly_kv_store" | "fastly_object_store" | "fastly_secret_store" | "fastly_purge",
             _,
         ) => "arrives with the stores-and-cache work",
         (

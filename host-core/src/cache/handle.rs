@@ -336,5 +336,3 @@ pub fn release_all(st: &mut State) {
     }
 }
 
-#[cfg(test)]
-mod tests;
