@@ -9,8 +9,8 @@
 //! shared cache under the same keys, so both paths see each other's objects.
 //!
 //! Avoiding a second store: the suggested backend request is marked
-//! [`RequestHead::cached_by_guest`], and the readthrough cache passes such requests (it would
-//! otherwise store the response too, and wait for the very transaction that sent it).
+//! [`RequestHead::cached_by_guest`], and `send` passes the readthrough cache for such requests
+//! (it would otherwise store the response too, and wait for the very transaction that sent it).
 //!
 //! Simplifications: a response the rules refuse is not stored and not remembered
 //! (no hit-for-pass object: the next request for the key collapses and fetches again);
@@ -189,6 +189,7 @@ const ACTION_DO_NOT_STORE: u32 = 2;
 
 /// Insert what may be stored; a 304 freshens the stale object it revalidates; the rest is
 /// not stored (the reason goes to the trace when the guest abandons the transaction).
+/// The response to store is a new handle: the SDK closes the one it passed in.
 fn prepare_response_for_storage(cx: &mut Cx<'_>, h: u32, resp: u32, action_out: u32, resp_out: u32) -> AbiResult {
     let policy = policy_for(cx.st, h, resp)?;
     let status = cx.st.handles.response(resp)?.status;
@@ -202,8 +203,10 @@ fn prepare_response_for_storage(cx: &mut Cx<'_>, h: u32, resp: u32, action_out: 
     } else {
         ACTION_INSERT
     };
+    let prepared = cx.st.handles.response(resp)?.clone();
     cx.mem.write_u32(action_out, action)?;
-    cx.mem.write_u32(resp_out, resp)
+    let prepared = cx.st.handles.insert(Handle::Response(prepared));
+    cx.mem.write_u32(resp_out, prepared)
 }
 
 /// `HttpCacheWriteOptionsMask` bits.
@@ -313,7 +316,7 @@ impl WriteOptions {
         record.ttl_source = String::from(if record.max_age_s == suggested.max_age_s {
             suggested.ttl_source.as_str()
         } else {
-            "the guest's max_age"
+            "the guest (a TTL override or its after_send hook)"
         });
         record.soft_purged = false;
         if let Some(mut keys) = self.surrogate_keys {

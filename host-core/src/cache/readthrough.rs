@@ -67,11 +67,6 @@ pub fn lookup(st: &mut State, head: &RequestHead, backend: &str) -> (Lookup, Cac
     if over.pass {
         return (Lookup::Pass("the cache override says pass"), CacheNote::pass(key, "cache override: pass"));
     }
-    if head.cached_by_guest {
-        // The guest's HTTP cache transaction holds this key: storing here too would cache the
-        // response twice, and collapsing onto that transaction would wait for itself.
-        return (Lookup::Pass("cached by the guest"), CacheNote::pass(key, "the guest's HTTP cache transaction stores it"));
-    }
     let is_head = head.method == "HEAD";
     if head.method != "GET" && !is_head {
         return (Lookup::Pass("method"), CacheNote::pass(key, "only GET and HEAD are cached"));

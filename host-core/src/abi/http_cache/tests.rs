@@ -3,7 +3,6 @@ use alloc::vec;
 use super::*;
 use crate::abi::testing::TestGuest;
 use crate::cache::handle::{body_ended, MUST_INSERT_OR_UPDATE};
-use crate::cache::readthrough::Lookup;
 
 fn request(g: &mut TestGuest, method: &str, url: &str, headers: &[(&str, &str)]) -> u32 {
     let head = RequestHead {
@@ -81,8 +80,6 @@ fn suggestions_follow_the_readthrough_rules_with_the_override_applied() {
     assert_eq!(g.status(|cx| get_suggested_backend_request(cx, h, out)), Status::Ok);
     let backend_req = g.state.handles.request(g.u32_at(out)).unwrap().clone();
     assert_eq!((backend_req.method.as_str(), backend_req.cached_by_guest), ("GET", true));
-    let (lookup, _) = readthrough::lookup(&mut g.state, &backend_req, "origin");
-    assert!(matches!(lookup, Lookup::Pass(_)), "the guest caches it: the readthrough cache must not");
 
     let headers = [
         ("cache-control", "public, max-age=120, stale-while-revalidate=30"),
@@ -127,7 +124,9 @@ fn storage_actions_follow_the_rules() {
         let (action, resp_out) = (g.alloc(4), g.alloc(4));
         assert_eq!(g.status(|cx| prepare_response_for_storage(cx, h, resp, action, resp_out)), Status::Ok);
         assert_eq!(g.u32_at(action), want, "{status} {header:?}");
-        assert_eq!(g.u32_at(resp_out), resp);
+        let prepared = g.state.handles.response(g.u32_at(resp_out)).unwrap();
+        assert_eq!(prepared.status, status, "a new handle with the same response");
+        assert_ne!(g.u32_at(resp_out), resp, "the SDK closes the handle it passed in");
     }
 }
 
@@ -156,7 +155,7 @@ fn an_inserted_response_is_found_by_the_next_request_with_age_and_hits() {
     let record = g.state.stores.lock().cache.records().next().unwrap().clone();
     assert_eq!((record.key.as_str(), record.max_age_s, record.status), ("example.com/article @origin", 90, Some(200)));
     assert_eq!(record.surrogate_keys, vec![String::from("news"), String::from("front")]);
-    assert_eq!(record.ttl_source, "the guest's max_age");
+    assert_eq!(record.ttl_source, "the guest (a TTL override or its after_send hook)");
 
     let next = request(&mut g, "GET", "http://example.com/article", &[]);
     let h = transaction(&mut g, next);
