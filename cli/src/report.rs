@@ -123,6 +123,10 @@ pub fn cache_lines(outcome: &Outcome) -> Vec<String> {
                 }
                 Some(format!("{:<10} {key}  {}", outcome.as_str(), facts.join(", ")))
             }
+            EventKind::Purge { surrogate_key, soft, purged } => {
+                let kind = if *soft { "SOFT PURGE" } else { "PURGE" };
+                Some(format!("{kind:<10} surrogate key {surrogate_key}  {purged} object(s)"))
+            }
             _ => None,
         })
         .collect()

@@ -312,6 +312,11 @@ struct Origin {
 }
 
 fn origin() -> Origin {
+    origin_answering("private")
+}
+
+/// An origin whose answers carry `cache_control`.
+fn origin_answering(cache_control: &'static str) -> Origin {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -326,7 +331,7 @@ fn origin() -> Origin {
             let body = "from the origin";
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncache-control: private\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncache-control: {cache_control}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -486,8 +491,14 @@ impl Drop for Served {
 }
 
 fn serve(wasm: &str) -> Served {
+    serve_with(&[wasm])
+}
+
+fn serve_with(args: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgeplay"))
-        .args(["serve", wasm, "--addr", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
+        .args(["--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("edgeplay serve starts");
@@ -504,6 +515,10 @@ fn serve(wasm: &str) -> Served {
 
 /// One HTTP/1.1 request over a plain socket: the raw response and when each read arrived.
 fn get(base: &str, path: &str) -> (String, Vec<(Duration, usize)>) {
+    request(base, "GET", path)
+}
+
+fn request(base: &str, method: &str, path: &str) -> (String, Vec<(Duration, usize)>) {
     let addr = base.strip_prefix("http://").unwrap();
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -511,7 +526,8 @@ fn get(base: &str, path: &str) -> (String, Vec<(Duration, usize)>) {
         .unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        // One Host whatever the port, so a restarted server sees the same cache keys.
+        "{method} {path} HTTP/1.1\r\nHost: edgeplay.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let started = Instant::now();
@@ -693,4 +709,74 @@ fn relay_answers_preflights_and_reports_failures() {
     assert!(refused.contains("x-edgeplay-error: connection refused"), "{refused}");
     let no_target = raw(&relay.base, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(no_target.starts_with("HTTP/1.1 400"), "{no_target}");
+}
+
+/// The request's log block from `serve`: its first line and the indented lines under it.
+fn log_block(served: &mut Served) -> String {
+    let mut block = String::new();
+    served.log.read_line(&mut block).unwrap();
+    loop {
+        let buffered = served.log.buffer();
+        if buffered.is_empty() || !buffered.starts_with(b"  ") {
+            return block;
+        }
+        served.log.read_line(&mut block).unwrap();
+    }
+}
+
+#[test]
+fn serve_caches_like_the_edge_and_keeps_the_cache_across_restarts() {
+    let Some(proxy) = guest("caching-proxy") else {
+        return;
+    };
+    let origin = origin_answering("public, max-age=300");
+    let config = format!(r#"{{ "backends": {{ "httpme": {{ "url": "{}" }} }} }}"#, origin.url);
+    let config = scratch("caching-proxy-serve.json", config.as_bytes());
+    let state = std::env::temp_dir().join(format!("edgeplay-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let args = ["--config", config.to_str().unwrap(), "--state", state.to_str().unwrap()];
+    let calls = || origin.count.load(Ordering::SeqCst);
+    {
+        let mut served = serve_with(&[&proxy, args[0], args[1], args[2], args[3]]);
+        let (first, _) = get(&served.base, "/api");
+        assert!(first.ends_with("from the origin"), "{first}");
+        assert!(log_block(&mut served).contains("cache | MISS"));
+        let (second, _) = get(&served.base, "/api");
+        assert!(second.ends_with("from the origin"), "{second}");
+        let log = log_block(&mut served);
+        assert!(log.contains("cache | HIT"), "{log}");
+        assert_eq!(calls(), 1, "the second request was a hit: the origin saw one request");
+    }
+    {
+        let mut served = serve_with(&[&proxy, args[0], args[1], args[2], args[3]]);
+        get(&served.base, "/api");
+        assert_eq!(calls(), 1, "after a restart the cache still holds the object");
+        log_block(&mut served);
+        let (purged, _) = request(&served.base, "POST", "/purge/edgeplay");
+        assert!(purged.ends_with("purged edgeplay\n"), "{purged}");
+        log_block(&mut served);
+        get(&served.base, "/api");
+        assert_eq!(calls(), 2, "purged by surrogate key: a miss again");
+    }
+    {
+        let _served = serve_with(&[&proxy, args[0], args[1], args[2], args[3], "--reset"]);
+        get(&_served.base, "/api");
+        assert_eq!(calls(), 3, "--reset starts from an empty cache");
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn serve_fetches_a_private_response_every_time() {
+    let Some(proxy) = guest("caching-proxy") else {
+        return;
+    };
+    let origin = origin();
+    let config = format!(r#"{{ "backends": {{ "httpme": {{ "url": "{}" }} }} }}"#, origin.url);
+    let config = scratch("caching-proxy-private.json", config.as_bytes());
+    let served = serve_with(&[&proxy, "--config", config.to_str().unwrap()]);
+    for n in 1..=3 {
+        get(&served.base, "/me");
+        assert_eq!(origin.count.load(Ordering::SeqCst), n);
+    }
 }

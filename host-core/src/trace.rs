@@ -39,6 +39,8 @@ pub enum EventKind {
     ResponseFinished { body_bytes: usize },
     /// A readthrough cache decision for send `io`: looked up, stored, or not stored and why.
     Cache { io: IoId, outcome: CacheOutcome, key: String, age_s: u64, ttl_left_s: i64, hits: u64, note: String },
+    /// The guest purged the cache by surrogate key.
+    Purge { surrogate_key: String, soft: bool, purged: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ pub mod http_req;
 pub mod http_resp;
 pub mod kv_lookup;
 pub mod log;
+pub mod purge;
 pub mod unsupported;
 pub mod wasi;
 
@@ -290,6 +291,7 @@ pub fn link_all(registry: &mut Registry<'_>) {
     dictionary::link(registry);
     config_store::link(registry);
     log::link(registry);
+    purge::link(registry);
     backend::link(registry);
     cache::link(registry);
     http_cache::link(registry);

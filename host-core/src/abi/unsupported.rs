@@ -16,7 +16,7 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer)",
         ("fastly_shielding", _) => "needs Fastly's network (shield POPs)",
         (
-            "fastly_kv_store" | "fastly_object_store" | "fastly_secret_store" | "fastly_purge",
+            "fastly_kv_store" | "fastly_object_store" | "fastly_secret_store",
             _,
         ) => "arrives with the stores-and-cache work",
         (
