@@ -20,6 +20,8 @@ pub enum Guest {
     Panic,
     Spin,
     Hog,
+    CoreCache,
+    HttpCache,
 }
 
 impl Guest {
@@ -35,6 +37,8 @@ impl Guest {
             Guest::Panic => "panic",
             Guest::Spin => "spin",
             Guest::Hog => "hog",
+            Guest::CoreCache => "core-cache",
+            Guest::HttpCache => "http-cache",
         }
     }
 }
