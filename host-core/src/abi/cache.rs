@@ -433,7 +433,7 @@ fn get_state(cx: &mut Cx<'_>, api: Api, h: u32, out: u32) -> AbiResult {
 }
 
 /// The found object of a decided handle: NONE when nothing was found.
-fn found<'s>(st: &'s State, api: Api, h: u32) -> Result<&'s CacheRecord, AbiError> {
+fn found(st: &State, api: Api, h: u32) -> Result<&CacheRecord, AbiError> {
     let entry = entry(st, h, api.kinds())?;
     entry.decided.as_ref().and_then(|d| d.found.as_ref()).ok_or_else(|| Status::None.into())
 }

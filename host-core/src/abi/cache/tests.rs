@@ -126,7 +126,8 @@ fn an_inserted_object_is_found_with_its_metadata_and_hits() {
 #[test]
 fn body_ranges_are_inclusive_and_fall_back_to_the_whole_body() {
     let body = b"0123456789";
-    let cases: [((Option<u64>, Option<u64>), Result<&[u8], Status>); 7] = [
+    type Range = (Option<u64>, Option<u64>);
+    let cases: [(Range, Result<&[u8], Status>); 7] = [
         ((None, None), Ok(b"0123456789")),
         ((Some(2), Some(4)), Ok(b"234")),
         ((Some(7), None), Ok(b"789")),
