@@ -24,6 +24,8 @@ pub enum Handle {
     Dictionary(String),
     ConfigStore(String),
     LogEndpoint(String),
+    /// A `fastly_cache` / `fastly_http_cache` lookup, transaction or replace.
+    Cache(crate::cache::handle::Entry),
     /// An ACL from config `acls`, by name.
     Acl(String),
     /// A promise of the next client request for this instance (`next_request`).
@@ -138,5 +140,6 @@ impl HandleTable {
         KvList(Result<Vec<u8>, KvError>) => kv_list, kv_list_mut, take_kv_list;
         SecretStore(String) => secret_store, secret_store_mut, take_secret_store;
         Secret(Vec<u8>) => secret, secret_mut, take_secret;
+        Cache(crate::cache::handle::Entry) => cache_entry, cache_entry_mut, take_cache_entry;
     }
 }

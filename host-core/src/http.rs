@@ -173,6 +173,9 @@ pub struct RequestHead {
     pub framing: FramingMode,
     /// `ContentEncodings` bits the guest asked to be decoded from the backend response.
     pub auto_decompress: u32,
+    /// Made by `fastly_http_cache::get_suggested_backend_request`: the guest caches the
+    /// response itself, so the readthrough cache inside `send` must pass it.
+    pub cached_by_guest: bool,
 }
 
 impl Default for RequestHead {
@@ -185,6 +188,7 @@ impl Default for RequestHead {
             cache_override: CacheOverride::default(),
             framing: FramingMode::Automatic,
             auto_decompress: 0,
+            cached_by_guest: false,
         }
     }
 }

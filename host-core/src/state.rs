@@ -82,6 +82,8 @@ pub enum IoSlot {
     Timer {
         fired: bool,
     },
+    /// A cache lookup waits for another request's fill: check again when this sleep ends.
+    CacheWait,
 }
 
 /// What the readthrough cache does with a send's result.
@@ -159,6 +161,7 @@ impl IoTable {
         match self.slots.get(&id) {
             Some(IoSlot::Fetch { outcome, .. }) => outcome.is_some(),
             Some(IoSlot::Timer { fired }) => *fired,
+            Some(IoSlot::CacheWait) => false,
             None => true,
         }
     }
@@ -220,6 +223,8 @@ pub struct State {
     pub lookups: u32,
     /// Backends the guest registered during this request (`register_dynamic_backend`), by name.
     pub dynamic_backends: BTreeMap<String, DynamicBackend>,
+    /// Cache objects whose body the guest is writing, by body handle.
+    pub cache_writes: Vec<(u32, crate::cache::handle::PendingWrite)>,
 }
 
 impl State {
@@ -258,6 +263,7 @@ impl State {
             env,
             lookups: 0,
             dynamic_backends: BTreeMap::new(),
+            cache_writes: Vec::new(),
         }
     }
 
@@ -276,6 +282,7 @@ impl State {
         match (self.io.slots.get_mut(&id), result) {
             (None, _) => {}
             (Some(IoSlot::Timer { fired }), _) => *fired = true,
+            (Some(IoSlot::CacheWait), _) => crate::cache::handle::poll_done(self, id),
             (Some(IoSlot::Fetch { .. }), IoResult::Slept) => crate::abi::http_req::on_sleep_done(self, id),
             (Some(IoSlot::Fetch { .. }), IoResult::Fetched(result)) => crate::abi::http_req::complete_fetch(self, id, result),
         }
@@ -284,8 +291,10 @@ impl State {
 
 impl Drop for State {
     /// A request that ends before its backend answered (cancelled, trapped) releases the keys
-    /// it was fetching, so requests collapsed onto it go to the backend themselves.
+    /// it was fetching, so requests collapsed onto it go to the backend themselves; so do
+    /// cache transactions it never completed.
     fn drop(&mut self) {
+        crate::cache::handle::release_all(self);
         for slot in self.io.slots.values() {
             if let IoSlot::Fetch { cache: CacheRole::Fill(fill), .. } = slot {
                 crate::cache::readthrough::abandon_fill(&self.stores, fill);

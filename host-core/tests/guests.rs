@@ -561,3 +561,179 @@ fn an_instance_with_nothing_queued_ends_after_its_one_request() {
     assert_eq!(out.response.status, 200);
     assert!(out.next_responses.is_empty());
 }
+
+// ---- the cache APIs: core-cache (fastly::cache::core / simple) and http-cache (hooks) -----
+
+/// A backend that numbers its answers (`answer 1`, `answer 2` …), optionally slowly, and
+/// remembers what it was sent.
+#[derive(Clone)]
+struct NumberingOrigin {
+    seen: Arc<Mutex<Vec<host_core::BackendRequest>>>,
+    cache_control: &'static str,
+    delay_ms: u64,
+}
+
+impl NumberingOrigin {
+    fn new(cache_control: &'static str) -> NumberingOrigin {
+        NumberingOrigin { seen: Arc::new(Mutex::new(Vec::new())), cache_control, delay_ms: 0 }
+    }
+
+    fn calls(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl host_core::native::Backends for NumberingOrigin {
+    fn fetch(&self, request: host_core::BackendRequest) -> Result<BackendResponse, FetchError> {
+        let n = {
+            let mut seen = self.seen.lock().unwrap();
+            seen.push(request);
+            seen.len()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
+        let mut headers = vec![("content-type".to_string(), b"text/plain".to_vec())];
+        if !self.cache_control.is_empty() {
+            headers.push(("cache-control".to_string(), self.cache_control.as_bytes().to_vec()));
+        }
+        Ok(BackendResponse { status: 200, headers, body: format!("answer {n}").into_bytes(), remote_addr: None })
+    }
+}
+
+fn json_of(out: &host_core::Outcome) -> serde_json::Value {
+    serde_json::from_slice(&out.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.body)))
+}
+
+const CORE_CACHE_CONFIG: &str = r#"{ "backends": { "compute": { "url": "http://compute.test" } } }"#;
+
+#[test]
+fn core_cache_computes_once_then_hits_until_the_ttl_runs_out() {
+    let host = support::Host::new(Guest::CoreCache, CORE_CACHE_CONFIG);
+    let origin = NumberingOrigin::new("");
+    let get = || json_of(&host.request(DownstreamRequest::get("http://localhost/value?key=answer&ttl=30"), origin.clone()));
+
+    let first = get();
+    assert_eq!((first["source"].as_str(), first["value"].as_str()), (Some("computed"), Some("answer 1")));
+    assert_eq!((first["max_age_s"].as_u64(), first["user_metadata"].as_str()), (Some(30), Some("computed for answer")));
+
+    host.clock.advance(10);
+    let second = get();
+    assert_eq!((second["source"].as_str(), second["value"].as_str()), (Some("cache"), Some("answer 1")));
+    assert_eq!((second["hits"].as_u64(), second["age_s"].as_u64(), second["remaining_ttl_s"].as_u64()), (Some(1), Some(10), Some(20)));
+    assert_eq!(get()["hits"].as_u64(), Some(2));
+    assert_eq!(origin.calls(), 1, "computed once");
+
+    host.clock.advance(21);
+    let expired = get();
+    assert_eq!((expired["source"].as_str(), expired["value"].as_str()), (Some("computed"), Some("answer 2")));
+    assert_eq!(origin.calls(), 2);
+}
+
+#[test]
+fn core_cache_concurrent_transactions_wait_for_the_leaders_value() {
+    let host = Arc::new(support::Host::new(Guest::CoreCache, CORE_CACHE_CONFIG));
+    let mut origin = NumberingOrigin::new("");
+    origin.delay_ms = 300;
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let (host, origin) = (host.clone(), origin.clone());
+            std::thread::spawn(move || json_of(&host.request(DownstreamRequest::get("http://localhost/value?key=hot"), origin)))
+        })
+        .collect();
+    let answers: Vec<serde_json::Value> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(origin.calls(), 1, "one request computed the value for all three");
+    assert!(answers.iter().all(|a| a["value"] == "answer 1"), "{answers:?}");
+    let computed = answers.iter().filter(|a| a["source"] == "computed").count();
+    assert_eq!(computed, 1);
+}
+
+#[test]
+fn core_cache_simple_api_keeps_the_value() {
+    let host = support::Host::new(Guest::CoreCache, CORE_CACHE_CONFIG);
+    for _ in 0..2 {
+        let out = host.request(DownstreamRequest::get("http://localhost/simple?key=x"), support::no_network);
+        assert_eq!((out.response.status, out.body.as_slice()), (200, &b"simple value for x"[..]));
+    }
+    let stores = host.stores.lock();
+    let record = stores.cache.records().find(|r| r.key == "simple:x").expect("stored under its key");
+    assert_eq!((record.max_age_s, record.hits), (60, 1));
+}
+
+const HTTP_CACHE_CONFIG: &str = r#"{ "backends": { "origin": { "url": "http://origin.test" } } }"#;
+
+#[test]
+fn http_cache_hooks_set_the_ttl_and_the_sdk_marks_hits() {
+    let host = support::Host::new(Guest::HttpCache, HTTP_CACHE_CONFIG);
+    let origin = NumberingOrigin::new("max-age=3600");
+    let get = |path: &str| host.request(DownstreamRequest::get(&format!("http://www.example.test{path}")), origin.clone());
+
+    let first = get("/articles/edge");
+    assert_eq!((first.body.as_slice(), header(&first, "x-cache")), (&b"answer 1"[..], Some("MISS")));
+    assert_eq!(header(&first, "x-edgeplay-ttl"), Some("60"));
+    let sent = origin.seen.lock().unwrap()[0].clone();
+    assert!(sent.headers.iter().any(|(n, v)| n == "x-edgeplay-fetch" && v == b"miss"), "before_send ran");
+
+    host.clock.advance(5);
+    let second = get("/articles/edge");
+    assert_eq!((second.body.as_slice(), header(&second, "x-cache"), header(&second, "x-cache-hits")), (&b"answer 1"[..], Some("HIT"), Some("1")));
+    assert_eq!((header(&second, "age"), header(&second, "x-edgeplay-ttl")), (Some("5"), Some("60")));
+    assert_eq!(origin.calls(), 1);
+    {
+        let stores = host.stores.lock();
+        assert_eq!(stores.cache.len(), 1, "stored once: the readthrough cache passed the guest's backend request");
+        let record = stores.cache.records().next().unwrap();
+        assert_eq!((record.max_age_s, record.surrogate_keys.clone()), (60, vec!["page".to_string(), "section-articles".to_string()]));
+    }
+
+    host.clock.advance(56);
+    let expired = get("/articles/edge");
+    assert_eq!((expired.body.as_slice(), header(&expired, "x-cache")), (&b"answer 2"[..], Some("MISS")), "the hook's 60 s, not the origin's hour");
+}
+
+#[test]
+fn http_cache_hooks_shorten_or_refuse_caching_by_path() {
+    let host = support::Host::new(Guest::HttpCache, HTTP_CACHE_CONFIG);
+    let origin = NumberingOrigin::new("max-age=3600");
+    let get = |path: &str| host.request(DownstreamRequest::get(&format!("http://www.example.test{path}")), origin.clone());
+
+    get("/short/news");
+    host.clock.advance(4);
+    assert_eq!(header(&get("/short/news"), "x-cache"), Some("HIT"));
+    host.clock.advance(2);
+    assert_eq!(get("/short/news").body, b"answer 2", "5 s TTL from after_send");
+
+    for _ in 0..2 {
+        let out = get("/no-store/cart");
+        assert_eq!((header(&out, "x-cache"), header(&out, "x-edgeplay-ttl")), (Some("MISS"), Some("none")));
+    }
+    assert_eq!(origin.calls(), 4);
+    assert!(host.stores.lock().cache.records().all(|r| !r.key.contains("/no-store/")));
+}
+
+#[test]
+fn http_cache_never_stores_a_private_response() {
+    let host = support::Host::new(Guest::HttpCache, HTTP_CACHE_CONFIG);
+    let origin = NumberingOrigin::new("private");
+    for n in 1..=2 {
+        let out = host.request(DownstreamRequest::get("http://www.example.test/me"), origin.clone());
+        assert_eq!(out.body, format!("answer {n}").into_bytes());
+        let not_stored = out.trace.events.iter().find_map(|e| match &e.kind {
+            EventKind::Cache { outcome: host_core::trace::CacheOutcome::NotStored, note, .. } => Some(note.clone()),
+            _ => None,
+        });
+        assert_eq!(not_stored.as_deref(), Some("Cache-Control: private"));
+    }
+    assert!(host.stores.lock().cache.is_empty());
+}
+
+#[test]
+fn cache_example_configs_answer_offline() {
+    for (guest, url, expect) in [
+        (Guest::CoreCache, "http://localhost/value?key=answer", "the answer is 42"),
+        (Guest::HttpCache, "http://localhost/articles/edge-caching", "Hello from the origin"),
+    ] {
+        let config = std::fs::read_to_string(support::guest_dir(guest.name()).join("config.json")).unwrap();
+        let out = run(guest, &config, DownstreamRequest::get(url));
+        assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.body).contains(expect), "{}", String::from_utf8_lossy(&out.body));
+    }
+}

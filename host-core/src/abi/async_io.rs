@@ -26,6 +26,8 @@ fn ready(st: &State, h: u32) -> Result<bool, AbiError> {
         Some(Handle::Body(_)) => Ok(true),
         Some(Handle::RequestPromise) => Ok(true),
         Some(handle) if handle.is_kv_pending() => Ok(true),
+        // A cache lookup is ready once decided (not waiting for another request's fill).
+        Some(Handle::Cache(entry)) => Ok(entry.decided.is_some()),
         _ => Err(Status::Badf.into()),
     }
 }

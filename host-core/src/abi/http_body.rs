@@ -97,20 +97,20 @@ fn write_to(cx: &mut Cx<'_>, h: u32, bytes: &[u8], end: u32) -> AbiResult {
     }
 }
 
-/// Closing a streaming body ends it: the client's response is complete, or the backend
-/// request waiting for its body leaves.
+/// Closing a streaming body ends it: the client's response is complete, the backend
+/// request waiting for its body leaves, or the cache object it carries is stored.
 fn close(cx: &mut Cx<'_>, h: u32) -> AbiResult {
     let mut body = cx.st.handles.take_body(h)?;
     match body.role {
         BodyRole::StreamingDownstream => finish_response(cx.st),
         BodyRole::StreamingToBackend => cx.st.io.release(h, body.take()),
-        BodyRole::Buffer => {}
+        BodyRole::Buffer => crate::cache::handle::body_ended(cx.st, h, body.take(), true),
     }
     Ok(())
 }
 
 /// Ends a body as an error: a streaming response stops where it is (the client sees a
-/// truncated body), a streaming request leaves as far as it got.
+/// truncated body), a streaming request leaves as far as it got, a cache object is not stored.
 fn abandon(cx: &mut Cx<'_>, h: u32) -> AbiResult {
     let mut body = cx.st.handles.take_body(h)?;
     match body.role {
@@ -119,7 +119,7 @@ fn abandon(cx: &mut Cx<'_>, h: u32) -> AbiResult {
             finish_response(cx.st);
         }
         BodyRole::StreamingToBackend => cx.st.io.release(h, body.take()),
-        BodyRole::Buffer => {}
+        BodyRole::Buffer => crate::cache::handle::body_ended(cx.st, h, body.take(), false),
     }
     Ok(())
 }

@@ -223,6 +223,11 @@ fn start_send(cx: &mut Cx<'_>, req: u32, body: u32, backend: (u32, u32), streami
     let st = &mut *cx.st;
     let (lookup, note) = if streaming {
         (Lookup::Pass("streaming"), None)
+    } else if head.cached_by_guest {
+        // The guest's HTTP cache transaction stores the response (`abi::http_cache`), and the
+        // trace already shows its decision: storing here too would cache it twice, and
+        // collapsing onto that transaction would wait for itself.
+        (Lookup::Pass("cached by the guest"), None)
     } else {
         let (lookup, note) = readthrough::lookup(st, &head, &name);
         (lookup, Some(note))

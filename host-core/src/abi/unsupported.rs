@@ -12,7 +12,6 @@ pub fn reason(module: &str, name: &str) -> &'static str {
         ("fastly_http_req", "on_behalf_of") => "needs Fastly's platform (sending on behalf of another service)",
         ("fastly_image_optimizer", _) => "needs Fastly's network (Image Optimizer transforms images at the edge)",
         ("fastly_shielding", _) => "needs Fastly's network (shield POPs: one playground host has no other POP)",
-        ("fastly_cache" | "fastly_http_cache", _) => "arrives with the stores-and-cache work",
         _ => "not implemented yet",
     }
 }

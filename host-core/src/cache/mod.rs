@@ -3,11 +3,13 @@
 //!
 //! - `freshness`: whether and how long a backend response may be stored (pure rules).
 //! - `readthrough`: the cache inside `send`, driven by the guest's cache override.
+//! - `handle`: the lookups, transactions and inserts of the guest's cache APIs.
 //!
 //! Times are Unix milliseconds from the platform clock, so a TTL keeps counting down across a
 //! reload of the page or a restart of `edgeplay serve`.
 
 pub mod freshness;
+pub mod handle;
 pub mod readthrough;
 
 use alloc::collections::BTreeMap;

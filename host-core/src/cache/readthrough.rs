@@ -229,7 +229,8 @@ pub fn abandon_fill(stores: &crate::stores::SharedStores, fill: &Fill) {
     }
 }
 
-fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResponse {
+/// A stored response as a hit serves it: with its current `Age`.
+pub fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResponse {
     let mut headers: Vec<(String, Vec<u8>)> = record
         .headers
         .iter()
@@ -246,7 +247,7 @@ fn response_from(record: &CacheRecord, now: u64, head_only: bool) -> BackendResp
 }
 
 /// Surrogate keys are space-separated.
-fn split_keys(keys: &str) -> Vec<String> {
+pub fn split_keys(keys: &str) -> Vec<String> {
     keys.split_ascii_whitespace().map(String::from).collect()
 }
 

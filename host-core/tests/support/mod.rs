@@ -23,6 +23,8 @@ pub enum Guest {
     Spin,
     Hog,
     EdgeFeatures,
+    CoreCache,
+    HttpCache,
 }
 
 impl Guest {
@@ -41,6 +43,8 @@ impl Guest {
             Guest::Spin => "spin",
             Guest::Hog => "hog",
             Guest::EdgeFeatures => "edge-features",
+            Guest::CoreCache => "core-cache",
+            Guest::HttpCache => "http-cache",
         }
     }
 }
