@@ -188,3 +188,22 @@ test('the page asks the browser to keep the saved stores and says what it answer
   assert.match(await text(page, '#storage-status'), /Stores saved in this browser · (kept|may be evicted)/);
   await page.close();
 });
+
+test('a run whose changes cannot be saved says so, and its response still arrives', async () => {
+  const page = await freshPage(browser, site);
+  await selectExample(page, 'caching-proxy');
+  // Another connection upgrades the database away from under the worker (it closes its own
+  // connection when asked): the next save fails.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('edgeplay', 2);
+    open.onupgradeneeded = () => open.result.deleteObjectStore('rows');
+    open.onsuccess = () => { open.result.close(); resolve(); };
+    open.onerror = () => reject(open.error);
+  }));
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#persist-error'), /not saved: IndexedDB: InvalidStateError/);
+  assert.equal((await entries(page)).length, 1, 'the cache still holds the object for this page');
+  await page.locator('.response').screenshot({ path: `${SCREENSHOTS}/stores-persist-error.png` });
+  await page.close();
+});

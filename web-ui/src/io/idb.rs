@@ -41,9 +41,17 @@ fn describe(error: Option<web_sys::DomException>) -> String {
     error.map_or_else(|| "IndexedDB: the operation failed".into(), |e| format!("IndexedDB: {}: {}", e.name(), e.message()))
 }
 
+/// An exception an IndexedDB call threw (a closed connection, a value it cannot store).
+fn thrown(error: JsValue) -> String {
+    match error.dyn_into::<web_sys::DomException>() {
+        Ok(e) => describe(Some(e)),
+        Err(other) => format!("IndexedDB: {other:?}"),
+    }
+}
+
 async fn request(request: IdbRequest) -> Result<JsValue, String> {
     match first_event(&request, "success", &["error"]).await {
-        Ok(()) => request.result().map_err(|e| format!("IndexedDB: {e:?}")),
+        Ok(()) => request.result().map_err(thrown),
         Err(()) => Err(describe(request.error().ok().flatten())),
     }
 }
@@ -57,7 +65,7 @@ impl Db {
     pub async fn open() -> Result<Db, String> {
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let factory = scope.indexed_db().ok().flatten().ok_or("IndexedDB is not available here")?;
-        let open: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1).map_err(|e| format!("IndexedDB: {e:?}"))?;
+        let open: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1).map_err(thrown)?;
         let upgrade = Listener::new(move |event: Event| {
             let request: IdbOpenDbRequest = event.target().expect("the open request").unchecked_into();
             if let Ok(db) = request.result() {
@@ -78,15 +86,15 @@ impl Db {
     }
 
     fn rows(&self, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore), String> {
-        let transaction = self.0.transaction_with_str_and_mode(ROWS, mode).map_err(|e| format!("IndexedDB: {e:?}"))?;
-        let store = transaction.object_store(ROWS).map_err(|e| format!("IndexedDB: {e:?}"))?;
+        let transaction = self.0.transaction_with_str_and_mode(ROWS, mode).map_err(thrown)?;
+        let store = transaction.object_store(ROWS).map_err(thrown)?;
         Ok((transaction, store))
     }
 
     /// Every persisted change (rows that no longer parse are skipped: a newer format, say).
     pub async fn load(&self) -> Result<Vec<Change>, String> {
         let (_, store) = self.rows(IdbTransactionMode::Readonly)?;
-        let rows: js_sys::Array = request(store.get_all().map_err(|e| format!("IndexedDB: {e:?}"))?).await?.unchecked_into();
+        let rows: js_sys::Array = request(store.get_all().map_err(thrown)?).await?.unchecked_into();
         Ok(rows.iter().filter_map(|row| serde_json::from_str(&row.as_string()?).ok()).collect())
     }
 
@@ -108,7 +116,7 @@ impl Db {
             };
             if let Err(e) = queued {
                 let _ = transaction.abort();
-                return Err(format!("IndexedDB: {e:?}"));
+                return Err(thrown(e));
             }
         }
         committed(&transaction).await
@@ -117,7 +125,7 @@ impl Db {
     /// Removes every row.
     pub async fn clear(&self) -> Result<(), String> {
         let (transaction, store) = self.rows(IdbTransactionMode::Readwrite)?;
-        store.clear().map_err(|e| format!("IndexedDB: {e:?}"))?;
+        store.clear().map_err(thrown)?;
         committed(&transaction).await
     }
 }
