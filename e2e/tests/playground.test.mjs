@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { openBrowser, snapshot } from '../lib/browser.mjs';
 import { serveSite, serveOrigin, startRelay } from '../lib/servers.mjs';
+import { freshPage as openPage, selectExample, send, config, text } from '../lib/page.mjs';
 
 const EXAMPLES = fileURLToPath(new URL('../../dist/examples/', import.meta.url));
 let site, origin, browser;
@@ -24,36 +25,7 @@ after(async () => {
   origin?.close();
 });
 
-/** A page with no saved configs, the first example loaded. */
-async function freshPage() {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(site.url);
-  await page.evaluate(() => localStorage.clear());
-  await page.reload();
-  await page.waitForSelector('#module-info:has-text("imports")');
-  page.errors = errors;
-  return page;
-}
-
-async function selectExample(page, name) {
-  await page.selectOption('#example-picker', name);
-  await page.waitForSelector(`#module-info:has-text("${name}"):has-text("imports")`);
-}
-
-/** Sends the request and waits for the run to end. */
-async function send(page) {
-  await page.click('#send');
-  await page.waitForSelector('#trace, #run-error, #run-state:has-text("Cancelled")', { timeout: 30_000 });
-}
-
-async function config(page, edit) {
-  const text = await page.inputValue('#config-editor');
-  await page.fill('#config-editor', JSON.stringify(edit(JSON.parse(text)), null, 2));
-}
-
-const text = (page, selector) => page.textContent(selector);
+const freshPage = () => openPage(browser, site);
 
 test('the page loads with an example ready to run', async () => {
   const page = await freshPage();

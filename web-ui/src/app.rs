@@ -11,8 +11,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 use yew::prelude::*;
 
-use crate::components::{ConfigEditor, LogsView, ModulePanel, RequestComposer, ResponseView, TraceView};
-use crate::protocol::{FromWorker, ModuleSummary, RequestSpec, RunReport, ToWorker};
+use crate::components::{CacheInspector, ConfigEditor, KvEditor, LogsView, ModulePanel, RequestComposer, ResponseView, TraceView};
+use crate::protocol::{FromWorker, ModuleSummary, RequestSpec, RunReport, StoreEdit, StoresView, ToWorker};
 
 /// An example guest, as `examples/examples.json` lists it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -103,6 +103,14 @@ pub struct State {
     pub config_text: String,
     pub request: RequestDraft,
     pub run: RunState,
+    /// The KV stores and the cache as the worker last reported them.
+    pub stores: Option<StoresView>,
+    /// Why the last change to the stores could not be made or saved.
+    pub stores_error: Option<String>,
+    /// Whether the worker could open IndexedDB to save the stores in.
+    pub stores_saved: bool,
+    /// Whether the browser promised to keep the saved stores (`navigator.storage.persist()`).
+    pub storage_persisted: Option<bool>,
 }
 
 pub enum Action {
@@ -115,6 +123,7 @@ pub enum Action {
     Request(RequestDraft),
     Started,
     Cancelled,
+    StoragePersisted(bool),
 }
 
 impl Reducible for State {
@@ -141,6 +150,7 @@ impl Reducible for State {
             Action::Request(request) => state.request = request,
             Action::Started => state.run = RunState::Running { head: None, body: Vec::new() },
             Action::Cancelled => state.run = RunState::Cancelled,
+            Action::StoragePersisted(granted) => state.storage_persisted = Some(granted),
             Action::Worker(message) => match message {
                 FromWorker::Ready => {}
                 FromWorker::Loaded { info } => state.module = ModuleState::Loaded(info),
@@ -157,6 +167,11 @@ impl Reducible for State {
                 }
                 FromWorker::Done { report } => state.run = RunState::Done(Box::new(report)),
                 FromWorker::RunFailed { message } => state.run = RunState::Failed(message),
+                FromWorker::Stores { view, saved, error } => {
+                    state.stores = Some(view);
+                    state.stores_saved = saved;
+                    state.stores_error = error;
+                }
                 FromWorker::BenchResult { .. } => {}
             },
         }
@@ -273,6 +288,10 @@ pub fn app() -> Html {
             body: None,
         }),
         run: RunState::Idle,
+        stores: None,
+        stores_error: None,
+        stores_saved: true,
+        storage_persisted: None,
     });
     let link: Rc<RefCell<Option<WorkerLink>>> = use_mut_ref(|| None);
 
@@ -283,6 +302,22 @@ pub fn app() -> Html {
         use_effect_with((), move |_| {
             let on_message = Callback::from(move |m| dispatch.dispatch(Action::Worker(m)));
             *link.borrow_mut() = Some(WorkerLink { worker: WorkerHandle::spawn(on_message), module: None });
+        });
+    }
+
+    // Ask once that the saved stores survive storage pressure (workers cannot ask in every
+    // browser, so the page does).
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let storage = web_sys::window().map(|w| w.navigator().storage());
+            if let Some(promise) = storage.and_then(|s| s.persist().ok()) {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(granted) = JsFuture::from(promise).await {
+                        dispatch.dispatch(Action::StoragePersisted(granted.as_bool().unwrap_or(false)));
+                    }
+                });
+            }
         });
     }
 
@@ -424,6 +459,28 @@ pub fn app() -> Html {
         })
     };
 
+    // Edits from the stores panels go to the worker, which owns the stores.
+    let on_store_edit = {
+        let link = link.clone();
+        let valid_config = valid_config.clone();
+        Callback::from(move |edit: StoreEdit| {
+            if let Some(link) = link.borrow().as_ref() {
+                link.worker.send(&ToWorker::Stores { config: valid_config.borrow().clone(), edit });
+            }
+        })
+    };
+    // A config edit can declare or drop KV stores: the panels follow it.
+    {
+        let on_store_edit = on_store_edit.clone();
+        let loaded = state.stores.is_some();
+        use_effect_with(valid_config.borrow().clone(), move |_| {
+            if loaded {
+                on_store_edit.emit(StoreEdit::Refresh);
+            }
+        });
+    }
+    let secret_stores = host_core::Config::from_json(&valid_config.borrow()).map(|c| c.secret_stores).unwrap_or_default();
+
     let on_request = {
         let dispatch = state.dispatcher();
         Callback::from(move |draft| dispatch.dispatch(Action::Request(draft)))
@@ -435,12 +492,30 @@ pub fn app() -> Html {
             <header class="topbar">
                 <h1>{ "Edgeplay" }</h1>
                 <span class="tagline">{ "Fastly Compute in your browser" }</span>
+                <span class="spacer" />
+                <span id="storage-status" class="muted small" title="KV stores and the cache are saved in this browser (IndexedDB)">
+                    { match (state.stores_saved, state.storage_persisted) {
+                        (false, _) => "Stores not saved: they last until the page closes",
+                        (true, Some(true)) => "Stores saved in this browser · kept",
+                        (true, Some(false)) => "Stores saved in this browser · may be evicted",
+                        (true, None) => "Stores saved in this browser",
+                    } }
+                </span>
+                <button id="reset-stores" class="small" title="Return KV stores and the cache to the config's initial values"
+                    onclick={on_store_edit.reform(|_| StoreEdit::Reset)}>{ "Reset stores" }</button>
             </header>
             <main class="columns">
                 <section class="column" aria-label="Module and config">
                     <ModulePanel examples={state.examples.clone()} selected={state.selected.clone()}
                         module={state.module.clone()} on_select={select_example} on_upload={on_upload} on_load_url={on_load_url} />
                     <ConfigEditor text={state.config_text.clone()} on_change={on_config} />
+                    if let Some(stores) = &state.stores {
+                        if let Some(error) = &state.stores_error {
+                            <pre id="stores-error" class="error panel">{ error }</pre>
+                        }
+                        <CacheInspector objects={stores.cache.clone()} on_edit={on_store_edit.clone()} />
+                        <KvEditor kv={stores.kv.clone()} secrets={secret_stores} on_edit={on_store_edit.clone()} />
+                    }
                 </section>
                 <section class="column" aria-label="Request and response">
                     <RequestComposer draft={state.request.clone()} on_change={on_request}

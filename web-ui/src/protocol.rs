@@ -1,5 +1,9 @@
 //! Messages between the page and the worker, moved as plain JS values.
 
+use std::collections::BTreeMap;
+
+use host_core::cache::CacheRecord;
+use host_core::stores::kv::KvEntry;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -13,13 +17,30 @@ pub enum ToWorker {
     Run { config: String, request: RequestSpec },
     /// `make bench`: compile `wasm`, run `request` once cold and `warm_runs` times warm.
     Bench { wasm: ByteBuf, config: String, request: RequestSpec, warm_runs: u32 },
+    /// Change the KV stores or the cache (or only look at them); the worker answers `Stores`.
+    Stores { config: String, edit: StoreEdit },
+}
+
+/// What the stores panels ask of the stores the worker owns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StoreEdit {
+    /// Nothing: send the stores as they are (after a config edit, say).
+    Refresh,
+    KvPut { store: String, key: String, value: ByteBuf, metadata: Option<ByteBuf> },
+    KvDelete { store: String, key: String },
+    PurgeRecord { id: String },
+    PurgeSurrogateKey { key: String, soft: bool },
+    ClearCache,
+    /// Back to the config's seed values: the cache empties, what was persisted goes.
+    Reset,
 }
 
 /// What the worker tells the page.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FromWorker {
-    /// The worker is up and waiting for a module.
+    /// The worker is up (its persisted stores loaded) and waiting for a module.
     Ready,
     Loaded { info: ModuleSummary },
     LoadFailed { message: String },
@@ -30,6 +51,9 @@ pub enum FromWorker {
     Done { report: RunReport },
     /// The run could not start (bad config, instantiation failure).
     RunFailed { message: String },
+    /// The stores after a run or an edit; `saved` when IndexedDB keeps them, `error` when the
+    /// edit failed or could not be saved.
+    Stores { view: StoresView, saved: bool, error: Option<String> },
     /// Milliseconds: compiling, bytes to the end of the first response, a warm request (median).
     BenchResult { compile_ms: f64, first_ms: f64, warm_ms: f64, status: u16, body: String },
 }
@@ -72,6 +96,39 @@ pub struct RunReport {
     pub waits: Vec<(f64, f64)>,
     pub hostcalls: Vec<(String, u32)>,
     pub stats: RunStats,
+    /// The readthrough cache's decisions, in order.
+    pub cache: Vec<CacheDecision>,
+    /// Why this run's changes to the stores could not be saved in the browser.
+    pub persist_error: Option<String>,
+}
+
+/// One readthrough cache decision for a backend send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheDecision {
+    pub io: u32,
+    pub at_ms: f64,
+    /// `HIT`, `MISS`, `PASS`, `STALE`, `COLLAPSED`, `STORED`, `NOT STORED`.
+    pub outcome: String,
+    pub key: String,
+    pub age_s: u64,
+    pub ttl_left_s: i64,
+    pub hits: u64,
+    pub note: String,
+}
+
+/// The KV stores and the cache as the panels show them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoresView {
+    pub kv: BTreeMap<String, BTreeMap<String, KvEntry>>,
+    pub cache: Vec<CachedObject>,
+}
+
+/// A cache record without its body: the inspector shows only the body's size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedObject {
+    pub id: String,
+    pub record: CacheRecord,
+    pub size: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

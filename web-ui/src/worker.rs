@@ -8,15 +8,22 @@ use std::sync::Arc;
 
 use futures_channel::mpsc;
 use futures_util::StreamExt;
+use host_core::stores::kv::KvEntry;
 use host_core::trace::EventKind;
-use host_core::{CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, SharedStores, Step, Stores};
+use host_core::{
+    Change, CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, SharedStores, Step, Stores,
+};
 use serde_bytes::ByteBuf;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use crate::io::idb::Db;
 use crate::io::{fetch, platform::BrowserPlatform};
-use crate::protocol::{FromWorker, GuestFailure, ModuleSummary, RequestSpec, RunReport, RunStats, ToWorker, TraceRow};
+use crate::protocol::{
+    CacheDecision, CachedObject, FromWorker, GuestFailure, ModuleSummary, RequestSpec, RunReport, RunStats, StoreEdit, StoresView,
+    ToWorker, TraceRow,
+};
 
 /// Guest work between looks at the outside world.
 const FUEL_SLICE: u64 = 2_000_000;
@@ -27,16 +34,169 @@ struct Worker {
     module: Option<(String, Rc<GuestModule>)>,
 }
 
-thread_local! {
-    /// KV stores and the cache, shared by every run in this worker.
-    static STORES: SharedStores = Stores::shared(&Config::default());
+/// KV stores and the cache, shared by every run in this worker, and where they are saved.
+#[derive(Default)]
+struct Persisted {
+    /// The database, or why the stores are not saved (IndexedDB missing, refused, broken).
+    db: Option<Result<Db, String>>,
+    /// The saved KV rows, for restoring a store that an edited config declares again.
+    kv_rows: BTreeMap<String, Change>,
+    /// Saved cache rows, until the stores are first made.
+    cache_rows: Vec<Change>,
+    stores: Option<SharedStores>,
 }
 
-/// The worker's stores, following the config's KV store declarations.
+thread_local! {
+    static PERSISTED: RefCell<Persisted> = RefCell::default();
+}
+
+/// How long start-up waits for IndexedDB before going on without saving.
+const OPEN_TIMEOUT_MS: u32 = 5_000;
+
+/// Opens the database and loads what earlier visits saved.
+async fn open_persisted() {
+    let opened = async {
+        let db = Db::open().await?;
+        let rows = db.load().await?;
+        Ok::<_, String>((db, rows))
+    };
+    let timeout = gloo_timers::future::TimeoutFuture::new(OPEN_TIMEOUT_MS);
+    let opened = match futures_util::future::select(Box::pin(opened), timeout).await {
+        futures_util::future::Either::Left((opened, _)) => opened,
+        futures_util::future::Either::Right(_) => Err("IndexedDB did not open in time (is another tab upgrading it?)".into()),
+    };
+    PERSISTED.with_borrow_mut(|p| match opened {
+        Ok((db, rows)) => {
+            p.db = Some(Ok(db));
+            for row in rows {
+                match row {
+                    Change::CachePut { .. } | Change::CacheDelete { .. } => p.cache_rows.push(row),
+                    _ => {
+                        p.kv_rows.insert(row.key(), row);
+                    }
+                }
+            }
+        }
+        Err(e) => p.db = Some(Err(format!("not saved in this browser: {e}"))),
+    });
+}
+
+/// The worker's stores, following the config's KV store declarations: made from the config's
+/// seed with the saved rows over it, the first time.
 fn stores_for(config: &Config) -> SharedStores {
-    let stores = STORES.with(Clone::clone);
-    stores.lock().adopt_config(config);
-    stores
+    PERSISTED.with_borrow_mut(|p| {
+        let stores = match &p.stores {
+            Some(stores) => stores.clone(),
+            None => {
+                let stores = Stores::shared(config);
+                stores.lock().restore(p.cache_rows.drain(..).chain(p.kv_rows.values().cloned()));
+                p.stores = Some(stores.clone());
+                stores
+            }
+        };
+        let mut guard = stores.lock();
+        let before: Vec<String> = guard.kv.keys().cloned().collect();
+        guard.adopt_config(config);
+        let added: Vec<&String> = guard.kv.keys().filter(|name| !before.contains(name)).collect();
+        if !added.is_empty() {
+            let rows: Vec<Change> = p
+                .kv_rows
+                .values()
+                .filter(|row| matches!(row, Change::KvPut { store, .. } | Change::KvDelete { store, .. } if added.contains(&store)))
+                .cloned()
+                .collect();
+            guard.restore(rows);
+        }
+        drop(guard);
+        stores
+    })
+}
+
+/// Saves the changes since the last save, in one transaction, before the page hears that the
+/// run or edit is done.
+async fn persist(stores: &SharedStores) -> Result<(), String> {
+    let changes = stores.lock().take_journal();
+    let db = PERSISTED.with_borrow(|p| p.db.clone()).unwrap_or_else(|| Err("the database is not open yet".into()))?;
+    db.write(&changes).await?;
+    PERSISTED.with_borrow_mut(|p| {
+        for change in changes.into_iter().filter(|c| matches!(c, Change::KvPut { .. } | Change::KvDelete { .. })) {
+            p.kv_rows.insert(change.key(), change);
+        }
+    });
+    Ok(())
+}
+
+/// The stores as the panels show them (cache bodies stay in the worker).
+fn view(stores: &SharedStores) -> StoresView {
+    let stores = stores.lock();
+    StoresView {
+        kv: stores.kv.iter().map(|(name, store)| (name.clone(), store.entries.clone())).collect(),
+        cache: stores
+            .cache
+            .records()
+            .map(|record| CachedObject {
+                id: record.id(),
+                size: record.body.len(),
+                record: host_core::cache::CacheRecord { body: Vec::new(), ..record.clone() },
+            })
+            .collect(),
+    }
+}
+
+/// The startup error, if the stores cannot be saved at all: shown with every view.
+fn storage_error() -> Option<String> {
+    PERSISTED.with_borrow(|p| p.db.as_ref().and_then(|db| db.as_ref().err().cloned()))
+}
+
+fn post_stores(stores: &SharedStores, error: Option<String>) {
+    let unsaved = storage_error();
+    post(&FromWorker::Stores { view: view(stores), saved: unsaved.is_none(), error: error.or(unsaved) });
+}
+
+async fn edit_stores(config: String, edit: StoreEdit) {
+    let config = match Config::from_json(&config) {
+        Ok(config) => config,
+        Err(e) => return post(&FromWorker::RunFailed { message: format!("config: {e}") }),
+    };
+    let stores = stores_for(&config);
+    let result = apply_edit(&stores, &config, edit).await;
+    let saved = persist(&stores).await;
+    post_stores(&stores, result.and(saved).err());
+}
+
+async fn apply_edit(stores: &SharedStores, config: &Config, edit: StoreEdit) -> Result<(), String> {
+    let mut guard = stores.lock();
+    match edit {
+        StoreEdit::Refresh => {}
+        StoreEdit::KvPut { store, key, value, metadata } => {
+            let entries = &mut guard.kv.get_mut(&store).ok_or_else(|| format!("the config has no KV store {store}"))?.entries;
+            let generation = entries.get(&key).map_or(1, |old| old.generation + 1);
+            let entry = KvEntry { value: value.into_vec(), metadata: metadata.map(ByteBuf::into_vec), generation, expires_at_ms: None };
+            entries.insert(key.clone(), entry.clone());
+            guard.journal(Change::KvPut { store, key, entry });
+        }
+        StoreEdit::KvDelete { store, key } => {
+            let entries = &mut guard.kv.get_mut(&store).ok_or_else(|| format!("the config has no KV store {store}"))?.entries;
+            if entries.remove(&key).is_some() {
+                guard.journal(Change::KvDelete { store, key });
+            }
+        }
+        StoreEdit::PurgeRecord { id } => {
+            guard.cache.purge_record(&id);
+        }
+        StoreEdit::PurgeSurrogateKey { key, soft } => {
+            guard.cache.purge_surrogate_key(&key, soft);
+        }
+        StoreEdit::ClearCache => guard.cache.clear(),
+        StoreEdit::Reset => {
+            *guard = Stores::from_config(config);
+            drop(guard);
+            PERSISTED.with_borrow_mut(|p| p.kv_rows.clear());
+            let db = PERSISTED.with_borrow(|p| p.db.clone()).unwrap_or_else(|| Err("the database is not open yet".into()))?;
+            return db.clear().await;
+        }
+    }
+    Ok(())
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -52,8 +212,15 @@ fn post(message: &FromWorker) {
     }
 }
 
-/// The worker's entry point.
+/// The worker's entry point: it says it is ready once the saved stores are loaded.
 pub fn start() {
+    wasm_bindgen_futures::spawn_local(async {
+        open_persisted().await;
+        listen();
+    });
+}
+
+fn listen() {
     let worker = Rc::new(RefCell::new(Worker { module: None }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
@@ -68,6 +235,7 @@ pub fn start() {
             Ok(ToWorker::Bench { wasm, config, request, warm_runs }) => {
                 wasm_bindgen_futures::spawn_local(bench(wasm.into_vec(), config, request, warm_runs))
             }
+            Ok(ToWorker::Stores { config, edit }) => wasm_bindgen_futures::spawn_local(edit_stores(config, edit)),
             Err(e) => web_sys::console::error_1(&format!("unreadable message: {e}").into()),
         }
     });
@@ -79,7 +247,8 @@ pub fn start() {
 fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], config: &str) {
     // The config decides how unknown imports link; a config that does not parse yet must not
     // stop the module from loading.
-    let options = Config::from_json(config).map(|c| CompileOptions::from_config(&c)).unwrap_or_default();
+    let config = Config::from_json(config).ok();
+    let options = config.as_ref().map(CompileOptions::from_config).unwrap_or_default();
     let started = now();
     match GuestModule::compile(wasm, &options) {
         Ok(module) => {
@@ -99,6 +268,9 @@ fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], config: &str) {
             };
             worker.borrow_mut().module = Some((name, Rc::new(module)));
             post(&FromWorker::Loaded { info: summary });
+            if let Some(config) = config {
+                post_stores(&stores_for(&config), None);
+            }
         }
         Err(e) => post(&FromWorker::LoadFailed { message: e.to_string() }),
     }
@@ -141,13 +313,17 @@ async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
         body: spec.body.into_vec(),
         client_ip: spec.client_ip.filter(|ip| !ip.is_empty()),
     };
-    let session = match module.start(config.clone(), request, Arc::new(BrowserPlatform), stores_for(&config)) {
+    let stores = stores_for(&config);
+    let session = match module.start(config.clone(), request, Arc::new(BrowserPlatform), stores.clone()) {
         Ok(session) => session,
         Err(message) => return post(&FromWorker::RunFailed { message }),
     };
     let mut dropped = BTreeMap::new();
     let outcome = drive(session, &mut dropped).await;
-    post(&FromWorker::Done { report: report(outcome, &dropped) });
+    let mut report = report(outcome, &dropped);
+    report.persist_error = persist(&stores).await.err();
+    post_stores(&stores, None);
+    post(&FromWorker::Done { report });
 }
 
 /// One request start to finish, for the benchmark: the outcome's status and body.
@@ -296,9 +472,19 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
             error: call.error,
         })
         .collect();
-    let (mut sleeps, mut waits, mut blocked_since) = (Vec::new(), Vec::new(), None);
+    let (mut sleeps, mut waits, mut blocked_since, mut cache) = (Vec::new(), Vec::new(), None, Vec::new());
     for event in &outcome.trace.events {
         match &event.kind {
+            EventKind::Cache { io, outcome, key, age_s, ttl_left_s, hits, note } => cache.push(CacheDecision {
+                io: *io,
+                at_ms: event.at_ms,
+                outcome: outcome.as_str().to_string(),
+                key: key.clone(),
+                age_s: *age_s,
+                ttl_left_s: *ttl_left_s,
+                hits: *hits,
+                note: note.clone(),
+            }),
             // A mock backend's delay is shown on its own row; other sleeps are the guest's.
             EventKind::Sleep { io, ms } if !backend_ios.contains(io) => sleeps.push((event.at_ms, *ms as f64)),
             EventKind::Blocked => blocked_since = blocked_since.or(Some(event.at_ms)),
@@ -337,5 +523,7 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
             peak_heap_bytes: outcome.stats.peak_heap_bytes,
             hostcalls: outcome.stats.hostcalls,
         },
+        cache,
+        persist_error: None,
     }
 }

@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use super::human_bytes;
+use super::{hex_dump, human_bytes};
 use crate::app::RunState;
 
 #[derive(Properties, PartialEq)]
@@ -39,19 +39,6 @@ fn reason(status: u16) -> &'static str {
         504 => "Gateway Timeout",
         _ => "",
     }
-}
-
-fn hex_dump(bytes: &[u8]) -> String {
-    bytes
-        .chunks(16)
-        .enumerate()
-        .map(|(i, row)| {
-            let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
-            let text: String = row.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
-            format!("{:08x}  {:<48} {text}", i * 16, hex.join(" "))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The body re-indented, when it is JSON.
@@ -113,6 +100,11 @@ pub fn response_view(props: &Props) -> Html {
             </div>
             if let Some(error) = error {
                 <pre id="run-error" class="error">{ error }</pre>
+            }
+            if let RunState::Done(report) = &props.run {
+                if let Some(error) = &report.persist_error {
+                    <p id="persist-error" class="warning small">{ format!("This run's changes to the stores were not saved: {error}") }</p>
+                }
             }
             <div role="tablist" class="tabs">
                 { tab(View::Body, "Body") }
