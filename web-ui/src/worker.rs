@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use futures_channel::mpsc;
 use futures_util::StreamExt;
-use host_core::stores::kv::KvEntry;
+use host_core::stores::kv::{check_key, Insert, KvError};
+use host_core::Platform as _;
 use host_core::trace::EventKind;
 use host_core::{
     Change, CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, SharedStores, Step, Stores,
@@ -164,23 +165,26 @@ async fn edit_stores(config: String, edit: StoreEdit) {
     post_stores(&stores, result.and(saved).err());
 }
 
+/// The wall clock KV writes are stamped with.
+fn now_ns() -> u64 {
+    BrowserPlatform.unix_time_ns()
+}
+
 async fn apply_edit(stores: &SharedStores, config: &Config, edit: StoreEdit) -> Result<(), String> {
     let mut guard = stores.lock();
     match edit {
         StoreEdit::Refresh => {}
+        // Through the store's own rules, as a guest's write would be: production's key checks,
+        // a new generation, journaled for IndexedDB.
         StoreEdit::KvPut { store, key, value, metadata } => {
-            let entries = &mut guard.kv.get_mut(&store).ok_or_else(|| format!("the config has no KV store {store}"))?.entries;
-            let generation = entries.get(&key).map_or(1, |old| old.generation + 1);
-            let entry = KvEntry { value: value.into_vec(), metadata: metadata.map(ByteBuf::into_vec), generation, expires_at_ms: None };
-            entries.insert(key.clone(), entry.clone());
-            guard.journal(Change::KvPut { store, key, entry });
+            check_key(&key).map_err(|e| e.to_string())?;
+            let insert = Insert { metadata: metadata.map(ByteBuf::into_vec), ..Insert::default() };
+            guard.kv_insert(&store, &key, value.into_vec(), &insert, now_ns()).map_err(|e| format!("{store}/{key}: {e}"))?;
         }
-        StoreEdit::KvDelete { store, key } => {
-            let entries = &mut guard.kv.get_mut(&store).ok_or_else(|| format!("the config has no KV store {store}"))?.entries;
-            if entries.remove(&key).is_some() {
-                guard.journal(Change::KvDelete { store, key });
-            }
-        }
+        StoreEdit::KvDelete { store, key } => match guard.kv_delete(&store, &key, now_ns()) {
+            Ok(()) | Err(KvError::NotFound) => {}
+            Err(e) => return Err(format!("{store}/{key}: {e}")),
+        },
         StoreEdit::PurgeRecord { id } => {
             guard.cache.purge_record(&id);
         }
