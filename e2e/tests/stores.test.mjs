@@ -80,7 +80,8 @@ test('surrogate keys purge hard and soft, and Clear all empties the cache', asyn
   await send(page);
   assert.deepEqual(
     await page.$$eval('.cache-entry .chip.surrogate', (chips) => chips.map((c) => c.textContent)),
-    ['product-1', 'all'],
+    ['product-1', 'all', 'edgeplay'],
+    "the origin's Surrogate-Key, then the guest's own (its cache override)",
   );
 
   await page.fill('#surrogate-key', 'all');

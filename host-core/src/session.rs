@@ -21,6 +21,8 @@ use crate::trace::{EventKind, Trace};
 
 /// What the embedder must do next.
 #[derive(Debug)]
+// `Done` carries the whole outcome and comes once per request: boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// Start this operation, then call `step` again without waiting for it; hand its result
     /// to `complete` whenever it arrives. (A simple embedder may perform it at once.)

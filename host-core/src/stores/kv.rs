@@ -264,13 +264,14 @@ impl KvStore {
         if value.len() > MAX_VALUE_BYTES {
             return Err(KvError::PayloadTooLarge);
         }
-        // Generations only need to differ from the key's previous ones. The clock makes them
-        // unique across deletes, as production's are; +1 covers two writes in one tick.
+        // Production's generations are opaque numbers that change on every write. Ours count
+        // the key's writes (a new key is 1), which reads well in the page and stays within
+        // JavaScript's safe integers; a deleted and re-created key starts again at 1.
         let previous = self.entries.get(key).map_or(0, |entry| entry.generation);
         let entry = KvEntry {
             value,
             metadata: insert.metadata.clone(),
-            generation: now_ns.max(previous + 1),
+            generation: previous + 1,
             expires_at_ms: insert.ttl_sec.map(|ttl| now_ms + u64::from(ttl) * 1000),
         };
         self.entries.insert(String::from(key), entry);

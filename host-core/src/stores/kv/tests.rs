@@ -26,7 +26,7 @@ fn writes_are_journaled_and_refused_writes_are_not() {
     let expected_entry = KvEntry {
         value: b"v".to_vec(),
         metadata: Some(b"m".to_vec()),
-        generation: NOW,
+        generation: 1,
         expires_at_ms: Some(NOW / 1_000_000 + 60_000),
     };
     assert_eq!(
@@ -63,7 +63,7 @@ fn a_snapshot_restores_values_metadata_generations_ttls_and_deletions() {
     assert_eq!(restarted.kv, stores.kv);
     assert_eq!(restarted.kv_lookup("demo", "seeded", NOW), Ok(None), "a deleted seed stays deleted");
     let binary = restarted.kv_lookup("demo", "binary", NOW).unwrap().unwrap();
-    assert_eq!((binary.value, binary.generation), (vec![0, 159, 146, 150, 255], NOW));
+    assert_eq!((binary.value, binary.generation), (vec![0, 159, 146, 150, 255], 1));
 }
 
 #[test]
