@@ -736,4 +736,65 @@ fn cache_example_configs_answer_offline() {
         assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.body).contains(expect), "{}", String::from_utf8_lossy(&out.body));
     }
+// The JavaScript guests: Fastly's JS SDK, a whole JS engine (StarlingMonkey) pre-initialised
+// with the script, running on the same hostcalls as the Rust guests.
+
+#[test]
+fn js_hello_says_hello() {
+    let out = run(Guest::JsHello, &Guest::JsHello.example_config(), DownstreamRequest::get("http://localhost/"));
+    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(header(&out, "content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(String::from_utf8_lossy(&out.body), "Hello from Edgeplay, in JavaScript!\n");
+    assert!(out.trace.unsupported.is_empty(), "the JS runtime called unsupported imports: {:?}", out.trace.unsupported);
+}
+
+#[test]
+fn js_proxy_forwards_with_header_cache_override_and_rewrites_cache_control() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = r#"{ "backends": { "httpme": { "url": "http://origin.test:8080/base" } } }"#;
+    let mut request = DownstreamRequest::get("http://localhost/anything?q=1");
+    request.headers = vec![("Host".into(), b"www.example.test".to_vec()), ("Accept".into(), b"text/plain".to_vec())];
+    let out = run_with(Guest::JsProxy, config, request, recording_origin(seen.clone()));
+    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(out.body, b"from the origin");
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"), "the origin's `private` is replaced");
+    assert_eq!(header(&out, "content-type"), Some("text/plain"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let sent = &seen[0];
+    assert_eq!(sent.backend, "httpme");
+    assert_eq!(sent.method, "GET");
+    assert_eq!(sent.url, "http://origin.test:8080/base/anything?q=1");
+    let sent_header = |name: &str| sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    assert_eq!(sent_header("x-edgeplay").as_deref(), Some("1"));
+    assert_eq!(sent_header("accept").as_deref(), Some("text/plain"));
+    assert_eq!(sent_header("host").as_deref(), Some("www.example.test"), "the client's Host is forwarded");
+    // `new CacheOverride("override", { ttl: 30 })` reaches the host as one cache-override call.
+    let overrides: u32 = out.trace.hostcalls.iter().filter(|((m, n), _)| *m == "fastly_http_req" && n.starts_with("cache_override")).map(|(_, c)| c).sum();
+    assert_eq!(overrides, 1, "{:?}", out.trace.hostcalls);
+}
+
+#[test]
+fn js_proxy_example_config_answers_offline_from_the_mock() {
+    let out = run(Guest::JsProxy, &Guest::JsProxy.example_config(), DownstreamRequest::get("http://localhost/api/status"));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(String::from_utf8_lossy(&out.body), "{\"origin\": \"httpme\", \"message\": \"fresh from the origin\"}\n");
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+    let calls = out.trace.backend_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].backend.as_str(), calls[0].mock, calls[0].status), ("httpme", true, Some(200)));
+}
+
+#[test]
+fn js_proxy_answers_502_when_the_backend_refuses() {
+    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
+    let refuse = |_: host_core::BackendRequest| {
+        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
+    };
+    let out = run_with(Guest::JsProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
+    assert_eq!(out.response.status, 502);
+    let body = String::from_utf8_lossy(&out.body);
+    assert_eq!(body, "backend request failed: NetworkError: Connection refused\n");
 }
