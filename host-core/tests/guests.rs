@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use host_core::{BackendResponse, DownstreamRequest, FetchError, FetchErrorKind, GuestErrorKind};
-use host_core::trace::EventKind;
+use host_core::trace::{CacheOutcome, EventKind};
 use support::{header, run, run_with, Guest};
 
 #[test]
@@ -774,6 +774,39 @@ fn js_proxy_forwards_with_header_cache_override_and_rewrites_cache_control() {
     // `new CacheOverride("override", { ttl: 30 })` reaches the host as one cache-override call.
     let overrides: u32 = out.trace.hostcalls.iter().filter(|((m, n), _)| *m == "fastly_http_req" && n.starts_with("cache_override")).map(|(_, c)| c).sum();
     assert_eq!(overrides, 1, "{:?}", out.trace.hostcalls);
+}
+
+#[test]
+fn js_proxy_caches_for_its_30_second_override_not_the_origins_max_age() {
+    let host = support::Host::new(Guest::JsProxy, r#"{ "backends": { "httpme": { "url": "http://origin.test" } } }"#);
+    let calls = Arc::new(Mutex::new(0));
+    let origin = {
+        let calls = calls.clone();
+        move |_: host_core::BackendRequest| {
+            let mut n = calls.lock().unwrap();
+            *n += 1;
+            let headers = vec![("cache-control".into(), b"public, max-age=300".to_vec())];
+            Ok(BackendResponse { status: 200, headers, body: format!("answer {n}").into_bytes(), remote_addr: None })
+        }
+    };
+    let get = || host.request(DownstreamRequest::get("http://www.example.test/api"), origin.clone());
+    let decisions = |out: &host_core::Outcome| -> Vec<CacheOutcome> {
+        out.trace.events.iter().filter_map(|e| match &e.kind { EventKind::Cache { outcome, .. } => Some(*outcome), _ => None }).collect()
+    };
+
+    let first = get();
+    assert_eq!((first.response.status, first.body.as_slice()), (200, &b"answer 1"[..]));
+    assert_eq!(decisions(&first), [CacheOutcome::Miss, CacheOutcome::Stored]);
+    host.clock.advance(10);
+    let hit = get();
+    assert_eq!((hit.body.as_slice(), *calls.lock().unwrap()), (&b"answer 1"[..], 1), "served from cache");
+    assert_eq!(decisions(&hit), [CacheOutcome::Hit]);
+    assert_eq!(header(&hit, "age"), Some("10"));
+    assert_eq!(header(&hit, "cache-control"), Some("public, max-age=60"), "the guest still rewrites a hit");
+    host.clock.advance(21);
+    let expired = get();
+    assert_eq!(expired.body, b"answer 2", "expired after the 30 s override, not the origin's 300 s");
+    assert_eq!(decisions(&expired), [CacheOutcome::Miss, CacheOutcome::Stored]);
 }
 
 #[test]
