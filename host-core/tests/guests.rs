@@ -831,3 +831,28 @@ fn js_proxy_answers_502_when_the_backend_refuses() {
     let body = String::from_utf8_lossy(&out.body);
     assert_eq!(body, "backend request failed: NetworkError: Connection refused\n");
 }
+
+#[test]
+fn js_geo_answers_the_clients_record_from_the_config() {
+    let out = run(Guest::JsGeo, &Guest::JsGeo.example_config(), DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.body));
+    assert_eq!(header(&out, "content-type"), Some("application/json"));
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["ip"], "203.0.113.7");
+    assert_eq!((json["geo"]["city"].as_str(), json["geo"]["country_code"].as_str()), (Some("Lisbon"), Some("PT")));
+    assert_eq!((json["geo"]["as_number"].as_u64(), json["geo"]["latitude"].as_f64()), (Some(64500), Some(38.72)));
+    assert_eq!(json["geo"]["proxy_type"], "?", "a field the config leaves out reads as production's absent value");
+}
+
+#[test]
+#[ignore = "needs fastly_kv_store, which the kv-secrets branch implements: un-ignore when it is merged"]
+fn js_kv_counter_counts_every_request_in_the_kv_store() {
+    let host = support::Host::new(Guest::JsKvCounter, &Guest::JsKvCounter.example_config());
+    let count = || {
+        let out = host.request(DownstreamRequest::get("http://localhost/"), support::no_network);
+        assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.body));
+        serde_json::from_slice::<serde_json::Value>(&out.body).unwrap()
+    };
+    assert_eq!(count(), serde_json::json!({"key": "hits", "count": 42}), "the config seeds 41");
+    assert_eq!(count(), serde_json::json!({"key": "hits", "count": 43}), "the next request reads what the last one wrote");
+}

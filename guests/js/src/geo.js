@@ -3,7 +3,8 @@
 //
 // Contract — any request:
 //   looks up the client's IP address and answers status 200, content-type: application/json,
-//   body {"ip":"<client ip>","geo":<the record, or null when the address is unknown>} and a newline.
+//   body {"ip":"<client ip>","geo":<the record>} and a newline. Production answers every
+//   address; the fields it knows nothing about read "?", 0 or 9999.
 //   When the lookup fails: status 500, content-type: text/plain; charset=utf-8,
 //     body "geolocation failed: <error>\n".
 import { getGeolocationForIpAddress } from "fastly:geolocation";
