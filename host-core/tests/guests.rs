@@ -736,6 +736,8 @@ fn cache_example_configs_answer_offline() {
         assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.body).contains(expect), "{}", String::from_utf8_lossy(&out.body));
     }
+}
+
 // The JavaScript guests: Fastly's JS SDK, a whole JS engine (StarlingMonkey) pre-initialised
 // with the script, running on the same hostcalls as the Rust guests.
 
@@ -845,7 +847,6 @@ fn js_geo_answers_the_clients_record_from_the_config() {
 }
 
 #[test]
-#[ignore = "needs fastly_kv_store, which the kv-secrets branch implements: un-ignore when it is merged"]
 fn js_kv_counter_counts_every_request_in_the_kv_store() {
     let host = support::Host::new(Guest::JsKvCounter, &Guest::JsKvCounter.example_config());
     let count = || {
