@@ -4,6 +4,12 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 GUEST_DIR := guests/target/wasm32-wasip1/release
+# The JavaScript guests (Fastly's @fastly/js-compute SDK): guests/js/src/<name>.js is built to
+# $(JS_GUEST_DIR)/<name>.wasm and offered as the example js-<name>.
+JS_GUESTS := hello proxy kv-counter geo
+JS_GUEST_DIR := guests/target/js
+# Written after `npm ci`; inside node_modules so that deleting node_modules reinstalls too.
+JS_DEPS := guests/js/node_modules/.installed
 PORT ?= 8080
 EXAMPLE ?= caching-proxy
 TRUNK_VERSION := 0.21.14
@@ -12,7 +18,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version 
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: setup tools browser guests examples dist test e2e bench serve local-server abi-coverage clean
+.PHONY: setup tools browser node guests examples dist test e2e bench serve local-server abi-coverage clean
 
 ## Rust targets: guests build for wasm32-wasip1; host-core proves no_std on wasm32v1-none;
 ## the playground builds for wasm32-unknown-unknown.
@@ -25,9 +31,28 @@ tools: setup
 	@trunk --version 2>/dev/null | grep -q "$(TRUNK_VERSION)" || cargo install --locked trunk@$(TRUNK_VERSION)
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli@$(WASM_BINDGEN_VERSION)
 
-## The example guests (also the fixtures the tests run).
-guests: setup
+## The example guests (also the fixtures the tests run): Rust, then JavaScript.
+guests: setup $(JS_GUESTS:%=$(JS_GUEST_DIR)/%.wasm)
 	cd guests && $(CARGO) build --release --locked
+
+## Node.js and npm, for the JavaScript guests' build and the browser tests (Debian's packages).
+node:
+	@command -v npm >/dev/null || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
+
+# The SDK and its build tools (esbuild, Wizer as an npm binary): everything installs from npm,
+# and the build itself needs no network. Reinstalled only when package-lock.json changes.
+# Not `npm ci`: the lock records only the platform packages the registry we locked against
+# serves (its mirror lacks e.g. rolldown's darwin bindings), and npm 11's `ci` refuses a lock
+# without every platform's entry. `install --no-save` installs the locked versions and never
+# rewrites the lock.
+$(JS_DEPS): guests/js/package.json guests/js/package-lock.json | node
+	cd guests/js && npm install --no-save --no-audit --no-fund
+	@touch $@
+
+# The SDK's own CLI bundles the script and snapshots it into its prebuilt SpiderMonkey runtime.
+$(JS_GUEST_DIR)/%.wasm: guests/js/src/%.js $(JS_DEPS)
+	@mkdir -p $(JS_GUEST_DIR)
+	cd guests/js && node_modules/.bin/js-compute-runtime src/$*.js ../target/js/$*.wasm
 
 ## Debian's Chromium for the end-to-end tests (playwright-core drives it; it downloads nothing).
 browser:
@@ -40,6 +65,9 @@ examples: guests
 		[ -f $(GUEST_DIR)/$$name.wasm ] || continue; \
 		cp $(GUEST_DIR)/$$name.wasm static/examples/$$name.wasm; \
 		cp $$dir/config.json static/examples/$$name.json; done
+	@for name in $(JS_GUESTS); do \
+		cp $(JS_GUEST_DIR)/$$name.wasm static/examples/js-$$name.wasm; \
+		cp guests/js/$$name.config.json static/examples/js-$$name.json; done
 	@cp guests/examples.json static/examples/examples.json
 
 ## The playground as static files in dist/, for any web server.
@@ -52,12 +80,12 @@ test: guests
 	$(MAKE) e2e
 
 ## The built playground in headless Chromium.
-e2e: dist browser
+e2e: dist browser node
 	$(CARGO) build -p edgeplay --locked
 	cd e2e && npm ci --no-audit --no-fund && npm test
 
 ## Native figures, then the same guests in headless Chromium beside them (one run, ratios).
-bench: dist browser
+bench: dist browser node
 	$(CARGO) bench -p host-core --bench startup --locked
 	cd e2e && npm ci --no-audit --no-fund && node bench.mjs
 

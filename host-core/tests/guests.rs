@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use host_core::{BackendResponse, DownstreamRequest, FetchError, FetchErrorKind, GuestErrorKind};
-use host_core::trace::EventKind;
+use host_core::trace::{CacheOutcome, EventKind};
 use support::{header, run, run_with, Guest};
 
 #[test]
@@ -736,4 +736,124 @@ fn cache_example_configs_answer_offline() {
         assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.body).contains(expect), "{}", String::from_utf8_lossy(&out.body));
     }
+}
+
+// The JavaScript guests: Fastly's JS SDK, a whole JS engine (StarlingMonkey) pre-initialised
+// with the script, running on the same hostcalls as the Rust guests.
+
+#[test]
+fn js_hello_says_hello() {
+    let out = run(Guest::JsHello, &Guest::JsHello.example_config(), DownstreamRequest::get("http://localhost/"));
+    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(header(&out, "content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(String::from_utf8_lossy(&out.body), "Hello from Edgeplay, in JavaScript!\n");
+    assert!(out.trace.unsupported.is_empty(), "the JS runtime called unsupported imports: {:?}", out.trace.unsupported);
+}
+
+#[test]
+fn js_proxy_forwards_with_header_cache_override_and_rewrites_cache_control() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = r#"{ "backends": { "httpme": { "url": "http://origin.test:8080/base" } } }"#;
+    let mut request = DownstreamRequest::get("http://localhost/anything?q=1");
+    request.headers = vec![("Host".into(), b"www.example.test".to_vec()), ("Accept".into(), b"text/plain".to_vec())];
+    let out = run_with(Guest::JsProxy, config, request, recording_origin(seen.clone()));
+    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(out.body, b"from the origin");
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"), "the origin's `private` is replaced");
+    assert_eq!(header(&out, "content-type"), Some("text/plain"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let sent = &seen[0];
+    assert_eq!(sent.backend, "httpme");
+    assert_eq!(sent.method, "GET");
+    assert_eq!(sent.url, "http://origin.test:8080/base/anything?q=1");
+    let sent_header = |name: &str| sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    assert_eq!(sent_header("x-edgeplay").as_deref(), Some("1"));
+    assert_eq!(sent_header("accept").as_deref(), Some("text/plain"));
+    assert_eq!(sent_header("host").as_deref(), Some("www.example.test"), "the client's Host is forwarded");
+    // `new CacheOverride("override", { ttl: 30 })` reaches the host as one cache-override call.
+    let overrides: u32 = out.trace.hostcalls.iter().filter(|((m, n), _)| *m == "fastly_http_req" && n.starts_with("cache_override")).map(|(_, c)| c).sum();
+    assert_eq!(overrides, 1, "{:?}", out.trace.hostcalls);
+}
+
+#[test]
+fn js_proxy_caches_for_its_30_second_override_not_the_origins_max_age() {
+    let host = support::Host::new(Guest::JsProxy, r#"{ "backends": { "httpme": { "url": "http://origin.test" } } }"#);
+    let calls = Arc::new(Mutex::new(0));
+    let origin = {
+        let calls = calls.clone();
+        move |_: host_core::BackendRequest| {
+            let mut n = calls.lock().unwrap();
+            *n += 1;
+            let headers = vec![("cache-control".into(), b"public, max-age=300".to_vec())];
+            Ok(BackendResponse { status: 200, headers, body: format!("answer {n}").into_bytes(), remote_addr: None })
+        }
+    };
+    let get = || host.request(DownstreamRequest::get("http://www.example.test/api"), origin.clone());
+    let decisions = |out: &host_core::Outcome| -> Vec<CacheOutcome> {
+        out.trace.events.iter().filter_map(|e| match &e.kind { EventKind::Cache { outcome, .. } => Some(*outcome), _ => None }).collect()
+    };
+
+    let first = get();
+    assert_eq!((first.response.status, first.body.as_slice()), (200, &b"answer 1"[..]));
+    assert_eq!(decisions(&first), [CacheOutcome::Miss, CacheOutcome::Stored]);
+    host.clock.advance(10);
+    let hit = get();
+    assert_eq!((hit.body.as_slice(), *calls.lock().unwrap()), (&b"answer 1"[..], 1), "served from cache");
+    assert_eq!(decisions(&hit), [CacheOutcome::Hit]);
+    assert_eq!(header(&hit, "age"), Some("10"));
+    assert_eq!(header(&hit, "cache-control"), Some("public, max-age=60"), "the guest still rewrites a hit");
+    host.clock.advance(21);
+    let expired = get();
+    assert_eq!(expired.body, b"answer 2", "expired after the 30 s override, not the origin's 300 s");
+    assert_eq!(decisions(&expired), [CacheOutcome::Miss, CacheOutcome::Stored]);
+}
+
+#[test]
+fn js_proxy_example_config_answers_offline_from_the_mock() {
+    let out = run(Guest::JsProxy, &Guest::JsProxy.example_config(), DownstreamRequest::get("http://localhost/api/status"));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(String::from_utf8_lossy(&out.body), "{\"origin\": \"httpme\", \"message\": \"fresh from the origin\"}\n");
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+    let calls = out.trace.backend_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].backend.as_str(), calls[0].mock, calls[0].status), ("httpme", true, Some(200)));
+}
+
+#[test]
+fn js_proxy_answers_502_when_the_backend_refuses() {
+    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
+    let refuse = |_: host_core::BackendRequest| {
+        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
+    };
+    let out = run_with(Guest::JsProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
+    assert_eq!(out.response.status, 502);
+    let body = String::from_utf8_lossy(&out.body);
+    assert_eq!(body, "backend request failed: NetworkError: Connection refused\n");
+}
+
+#[test]
+fn js_geo_answers_the_clients_record_from_the_config() {
+    let out = run(Guest::JsGeo, &Guest::JsGeo.example_config(), DownstreamRequest::get("http://localhost/"));
+    assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.body));
+    assert_eq!(header(&out, "content-type"), Some("application/json"));
+    let json: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(json["ip"], "203.0.113.7");
+    assert_eq!((json["geo"]["city"].as_str(), json["geo"]["country_code"].as_str()), (Some("Lisbon"), Some("PT")));
+    assert_eq!((json["geo"]["as_number"].as_u64(), json["geo"]["latitude"].as_f64()), (Some(64500), Some(38.72)));
+    assert_eq!(json["geo"]["proxy_type"], "?", "a field the config leaves out reads as production's absent value");
+}
+
+#[test]
+fn js_kv_counter_counts_every_request_in_the_kv_store() {
+    let host = support::Host::new(Guest::JsKvCounter, &Guest::JsKvCounter.example_config());
+    let count = || {
+        let out = host.request(DownstreamRequest::get("http://localhost/"), support::no_network);
+        assert_eq!(out.response.status, 200, "{}", String::from_utf8_lossy(&out.body));
+        serde_json::from_slice::<serde_json::Value>(&out.body).unwrap()
+    };
+    assert_eq!(count(), serde_json::json!({"key": "hits", "count": 42}), "the config seeds 41");
+    assert_eq!(count(), serde_json::json!({"key": "hits", "count": 43}), "the next request reads what the last one wrote");
 }

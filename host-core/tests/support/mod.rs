@@ -25,6 +25,11 @@ pub enum Guest {
     EdgeFeatures,
     CoreCache,
     HttpCache,
+    /// The JavaScript guests (`guests/js`, Fastly's JS SDK).
+    JsHello,
+    JsProxy,
+    JsKvCounter,
+    JsGeo,
 }
 
 impl Guest {
@@ -45,7 +50,29 @@ impl Guest {
             Guest::EdgeFeatures => "edge-features",
             Guest::CoreCache => "core-cache",
             Guest::HttpCache => "http-cache",
+            Guest::JsHello => "js-hello",
+            Guest::JsProxy => "js-proxy",
+            Guest::JsKvCounter => "js-kv-counter",
+            Guest::JsGeo => "js-geo",
         }
+    }
+
+    /// Where `make guests` writes the module: Rust guests by cargo, `js-<name>` by the JS SDK.
+    pub fn wasm_path(self) -> PathBuf {
+        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../guests/target");
+        match self.name().strip_prefix("js-") {
+            Some(js) => target.join("js").join(format!("{js}.wasm")),
+            None => target.join("wasm32-wasip1/release").join(format!("{}.wasm", self.name())),
+        }
+    }
+
+    /// The example's own config, as the playground loads it.
+    pub fn example_config(self) -> String {
+        let path = match self.name().strip_prefix("js-") {
+            Some(js) => guest_dir("js").join(format!("{js}.config.json")),
+            None => guest_dir(self.name()).join("config.json"),
+        };
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 }
 
@@ -54,9 +81,7 @@ pub fn guest_dir(name: &str) -> PathBuf {
 }
 
 pub fn guest_wasm(guest: Guest) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../guests/target/wasm32-wasip1/release")
-        .join(format!("{}.wasm", guest.name()));
+    let path = guest.wasm_path();
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (build the example guests with `make guests`)", path.display()))
 }
 
