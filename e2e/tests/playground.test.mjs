@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,7 +52,17 @@ test('every example runs and answers as it should', async () => {
     logging: { status: '200 OK', body: /logged 3 lines/ },
     panic: { status: '500 Internal Server Error', error: /something went wrong/ },
     'edge-features': { status: '200 OK', body: /"fastly_key_valid":\s*true[\s\S]*"protocol":\s*"TLSv1.3"/ },
+    lookups: { status: '200 OK', body: /"city": "Lisbon"[\s\S]*"family": "Mobile Safari"/ },
+    kv: { status: '200 OK', body: /"key": "visits"[\s\S]*"value": "\+1"/ },
+    'core-cache': { status: '200 OK', body: /"value": "the answer is 42"/ },
+    'http-cache': { status: '200 OK', body: /Hello from the origin/ },
+    'js-hello': { status: '200 OK', body: /Hello from Edgeplay, in JavaScript!/ },
+    'js-proxy': { status: '200 OK', body: /fresh from the origin/ },
+    'js-kv-counter': { status: '200 OK', body: /"count":4\d/ },
+    'js-geo': { status: '200 OK', body: /"city":"Lisbon"/ },
   };
+  const offered = JSON.parse(await readFile(`${EXAMPLES}/examples.json`, 'utf8')).filter((e) => e.picker).map((e) => e.name);
+  assert.deepEqual(Object.keys(expectations).sort(), offered.sort(), 'every example in the picker is checked here');
   for (const [name, expected] of Object.entries(expectations)) {
     await selectExample(page, name);
     await send(page);

@@ -161,10 +161,15 @@ impl GuestModule {
 
 /// Fuel metering is always on: it gives the yield points that keep a run cancellable.
 /// Translation is lazy (validation is not) so a large guest starts quickly.
+///
+/// Translating a function on first call costs no fuel: it is the host's work, not the guest's,
+/// and wasmi 2.0 cannot resume a call whose lazy translation ran out of fuel (the whole run
+/// would fail whenever a slice ended at a first call). Copying bytes keeps wasmi's default cost.
 fn engine_config() -> wasmi::Config {
     let mut config = wasmi::Config::default();
     config
         .consume_fuel(true)
+        .fuel_cost(wasmi::CustomFuelCosts { bytes_copied_per_fuel: 64, fuel_per_bytes_translated: 0, fuel_per_bytes_validated: 0 })
         .compilation_mode(CompilationMode::LazyTranslation)
         .wasm_bulk_memory(true)
         .wasm_reference_types(true)

@@ -751,6 +751,29 @@ fn js_hello_says_hello() {
     assert!(out.trace.unsupported.is_empty(), "the JS runtime called unsupported imports: {:?}", out.trace.unsupported);
 }
 
+/// The page runs guests in small fuel slices; a slice may end just as the guest first calls a
+/// function wasmi has not translated yet. The run must carry on (it once failed there).
+#[test]
+fn js_hello_answers_when_run_in_small_fuel_slices() {
+    use host_core::{CompileOptions, Config, GuestModule, Step, Stores};
+    let config = Config::default();
+    let module = GuestModule::compile(&support::guest_wasm(Guest::JsHello), &CompileOptions::from_config(&config)).unwrap();
+    let mut session = module
+        .start(Arc::new(config.clone()), DownstreamRequest::get("http://localhost/"), host_core::native::StdPlatform::new(), Stores::shared(&config))
+        .unwrap();
+    let mut slices = 0;
+    let out = loop {
+        match session.step(10_000) {
+            Step::Done(out) => break out,
+            Step::Yield => slices += 1,
+            other => panic!("js-hello makes no I/O: {other:?}"),
+        }
+    };
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(String::from_utf8_lossy(&out.body), "Hello from Edgeplay, in JavaScript!\n");
+    assert!(slices > 50, "the run really was sliced ({slices} slices)");
+}
+
 #[test]
 fn js_proxy_forwards_with_header_cache_override_and_rewrites_cache_control() {
     let seen = Arc::new(Mutex::new(Vec::new()));
