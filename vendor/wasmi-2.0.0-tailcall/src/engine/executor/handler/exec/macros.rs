@@ -39,7 +39,21 @@ macro_rules! execution_handler {
             $ireg: $ireg_ty,
             $freg32: $freg32_ty,
             $freg64: $freg64_ty,
-        ) -> $done $body
+        ) -> $done {
+            // The dispatch backend decides how the body is wrapped (see `handler_body!`).
+            handler_body!(
+                $state: $state_ty,
+                $ip: $ip_ty,
+                $sp: $sp_ty,
+                $mem0_ptr: $mem0_ptr_ty,
+                $mem0_len: $mem0_len_ty,
+                $instance: $instance_ty,
+                $ireg: $ireg_ty,
+                $freg32: $freg32_ty,
+                $freg64: $freg64_ty,
+                => $body
+            )
+        }
     };
 }
 
@@ -84,7 +98,21 @@ macro_rules! execution_handler {
             $ireg: $ireg_ty,
             $freg32: $freg32_ty,
             $freg64: $freg64_ty,
-        ) -> $done $body
+        ) -> $done {
+            // The dispatch backend decides how the body is wrapped (see `handler_body!`).
+            handler_body!(
+                $state: $state_ty,
+                $ip: $ip_ty,
+                $sp: $sp_ty,
+                $mem0_ptr: $mem0_ptr_ty,
+                $mem0_len: $mem0_len_ty,
+                $instance: $instance_ty,
+                $ireg: $ireg_ty,
+                $freg32: $freg32_ty,
+                $freg64: $freg64_ty,
+                => $body
+            )
+        }
     };
 }
 

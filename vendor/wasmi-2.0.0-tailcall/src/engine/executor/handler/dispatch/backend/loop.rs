@@ -57,6 +57,13 @@ macro_rules! dispatch {
     }};
 }
 
+/// The body of an execution handler: used as is, its `dispatch!` hands the next state to the loop.
+macro_rules! handler_body {
+    ( $( $param:ident: $param_ty:ty, )* => $body:tt ) => {
+        $body
+    };
+}
+
 pub type Handler = fn(&mut Executor, store: &mut PrunedStore) -> Control<(), Break>;
 
 macro_rules! expand_op_code_to_handler {

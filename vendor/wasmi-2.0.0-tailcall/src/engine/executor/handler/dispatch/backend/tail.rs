@@ -68,7 +68,34 @@ macro_rules! expand_op_code_to_handler {
 }
 ir::for_each_op!(expand_op_code_to_handler);
 
-#[cfg(not(all(feature = "unstable", not(feature = "stable"))))]
+// Wasm on stable Rust: LLVM needs every handler to have a single exit to emit `return_call`.
+#[cfg(all(
+    any(target_arch = "wasm32", target_arch = "wasm64"),
+    not(all(feature = "unstable", not(feature = "stable")))
+))]
+#[macro_use]
+mod single_exit;
+#[cfg(all(
+    any(target_arch = "wasm32", target_arch = "wasm64"),
+    not(all(feature = "unstable", not(feature = "stable")))
+))]
+pub use self::single_exit::{Next, next_handler};
+
+/// The body of an execution handler: used as is, its `dispatch!` calls the next handler.
+#[cfg(not(all(
+    any(target_arch = "wasm32", target_arch = "wasm64"),
+    not(all(feature = "unstable", not(feature = "stable")))
+)))]
+macro_rules! handler_body {
+    ( $( $param:ident: $param_ty:ty, )* => $body:tt ) => {
+        $body
+    };
+}
+
+#[cfg(not(any(
+    any(target_arch = "wasm32", target_arch = "wasm64"),
+    all(feature = "unstable", not(feature = "stable"))
+)))]
 macro_rules! dispatch {
     ( $store:expr, $args:expr $(,)? ) => {{
         let (ip, sp, mem0, mem0_len, instance, ireg, freg32, freg64) = $args.into_parts();
