@@ -23,6 +23,7 @@ async function inPage({ cpuN }) {
     });
   });
   const hello = await bench(await bytes('hello'), 'http://localhost/', 50);
+  const jsHello = await bench(await bytes('js-hello'), 'http://localhost/', 10);
   const cpuBytes = await bytes('cpu');
   const cpu = await bench(cpuBytes, `http://localhost/?n=${cpuN}`, 5);
 
@@ -43,7 +44,7 @@ async function inPage({ cpuN }) {
   }
   times.sort((a, b) => a - b);
   worker.terminate();
-  return { hello, cpu, engineMs: times[2], engineCount: count };
+  return { hello, jsHello, cpu, engineMs: times[2], engineCount: count };
 }
 
 /** The same loop on Node's V8, natively: the reference for the native wasmi figure. */
@@ -74,6 +75,11 @@ try {
   console.log(`hello: bytes -> first response  ${f(native.hello.first_ms)} ${f(r.hello.first_ms)} ${(r.hello.first_ms / native.hello.first_ms).toFixed(1).padStart(10)}x`);
   console.log(`hello: warm request             ${f(native.hello.warm_ms)} ${f(r.hello.warm_ms)} ${(r.hello.warm_ms / native.hello.warm_ms).toFixed(1).padStart(10)}x`);
   console.log(`  (compile in the page: ${r.hello.compile_ms.toFixed(1)} ms)`);
+  const js = native['js-hello'];
+  console.log(`js-hello (11 MB, @fastly/js-compute):`);
+  console.log(`  bytes -> first response      ${f(js.first_ms)} ${f(r.jsHello.first_ms)} ${(r.jsHello.first_ms / js.first_ms).toFixed(1).padStart(10)}x`);
+  console.log(`  warm request                 ${f(js.warm_ms)} ${f(r.jsHello.warm_ms)} ${(r.jsHello.warm_ms / js.warm_ms).toFixed(1).padStart(10)}x`);
+  console.log(`  (compile in the page: ${r.jsHello.compile_ms.toFixed(1)} ms)`);
   console.log('');
   console.log(`cpu.wasm, primes below ${CPU_N} (${r.engineCount}):`);
   console.log(`  wasmi, native (request)        ${f(native.cpu.wasmi_ms)}`);
