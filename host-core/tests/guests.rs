@@ -54,26 +54,35 @@ fn recording_origin(seen: Arc<Mutex<Vec<host_core::BackendRequest>>>) -> impl ho
     }
 }
 
-#[test]
-fn caching_proxy_forwards_with_header_and_rewrites_cache_control() {
+/// The tutorial's proxy contract, which the Rust and the JavaScript example both keep: the
+/// request goes on to `httpme` with `x-edgeplay: 1` and the client's headers, and the answer
+/// comes back with Cache-Control rewritten. Returns the outcome for checks of its own.
+fn proxies_like_the_tutorial(guest: Guest) -> host_core::Outcome {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let config = r#"{ "backends": { "httpme": { "url": "http://origin.test:8080/base" } } }"#;
     let mut request = DownstreamRequest::get("http://localhost/anything?q=1");
-    request.headers = vec![("Host".into(), b"www.example.test".to_vec())];
-    let out = run_with(Guest::CachingProxy, config, request, recording_origin(seen.clone()));
+    request.headers = vec![("Host".into(), b"www.example.test".to_vec()), ("Accept".into(), b"text/plain".to_vec())];
+    let out = run_with(guest, config, request, recording_origin(seen.clone()));
+    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.response.status, 200);
     assert_eq!(out.body, b"from the origin");
-    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"), "the origin's `private` is replaced");
     assert_eq!(header(&out, "content-type"), Some("text/plain"));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     let sent = &seen[0];
-    assert_eq!(sent.backend, "httpme");
-    assert_eq!(sent.method, "GET");
+    assert_eq!((sent.backend.as_str(), sent.method.as_str()), ("httpme", "GET"));
     assert_eq!(sent.url, "http://origin.test:8080/base/anything?q=1");
     let sent_header = |name: &str| sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
     assert_eq!(sent_header("x-edgeplay").as_deref(), Some("1"));
+    assert_eq!(sent_header("accept").as_deref(), Some("text/plain"));
     assert_eq!(sent_header("host").as_deref(), Some("www.example.test"), "the client's Host is forwarded");
+    out
+}
+
+#[test]
+fn caching_proxy_forwards_with_header_and_rewrites_cache_control() {
+    proxies_like_the_tutorial(Guest::CachingProxy);
 }
 
 #[test]
@@ -776,26 +785,7 @@ fn js_hello_answers_when_run_in_small_fuel_slices() {
 
 #[test]
 fn js_proxy_forwards_with_header_cache_override_and_rewrites_cache_control() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let config = r#"{ "backends": { "httpme": { "url": "http://origin.test:8080/base" } } }"#;
-    let mut request = DownstreamRequest::get("http://localhost/anything?q=1");
-    request.headers = vec![("Host".into(), b"www.example.test".to_vec()), ("Accept".into(), b"text/plain".to_vec())];
-    let out = run_with(Guest::JsProxy, config, request, recording_origin(seen.clone()));
-    assert!(out.error.is_none(), "{:?}\nstderr: {}", out.error, String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.response.status, 200);
-    assert_eq!(out.body, b"from the origin");
-    assert_eq!(header(&out, "cache-control"), Some("public, max-age=60"), "the origin's `private` is replaced");
-    assert_eq!(header(&out, "content-type"), Some("text/plain"));
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1);
-    let sent = &seen[0];
-    assert_eq!(sent.backend, "httpme");
-    assert_eq!(sent.method, "GET");
-    assert_eq!(sent.url, "http://origin.test:8080/base/anything?q=1");
-    let sent_header = |name: &str| sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
-    assert_eq!(sent_header("x-edgeplay").as_deref(), Some("1"));
-    assert_eq!(sent_header("accept").as_deref(), Some("text/plain"));
-    assert_eq!(sent_header("host").as_deref(), Some("www.example.test"), "the client's Host is forwarded");
+    let out = proxies_like_the_tutorial(Guest::JsProxy);
     // `new CacheOverride("override", { ttl: 30 })` reaches the host as one cache-override call.
     let overrides: u32 = out.trace.hostcalls.iter().filter(|((m, n), _)| *m == "fastly_http_req" && n.starts_with("cache_override")).map(|(_, c)| c).sum();
     assert_eq!(overrides, 1, "{:?}", out.trace.hostcalls);
