@@ -65,6 +65,7 @@ test('every example runs and answers as it should', async () => {
   assert.deepEqual(Object.keys(expectations).sort(), offered.sort(), 'every example in the picker is checked here');
   for (const [name, expected] of Object.entries(expectations)) {
     await selectExample(page, name);
+    if (name.startsWith('js-')) assert.match(await text(page, '#module-info'), /Built with JavaScript, @fastly\/js-compute/, name);
     await send(page);
     assert.equal(await text(page, '#response-status'), expected.status, name);
     if (expected.body) assert.match(await text(page, '#response-body'), expected.body, name);

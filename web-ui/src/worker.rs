@@ -290,12 +290,13 @@ fn now() -> f64 {
 fn producer(wasm: &[u8]) -> Option<String> {
     let tools = host_core::module::producers(wasm)?;
     let lower = tools.to_ascii_lowercase();
-    let sdk = if lower.contains("rustc") {
+    // The JavaScript SDK's engine is itself built with Rust and C++, so it is checked first.
+    let sdk = if lower.contains("starlingmonkey") || lower.contains("js-compute") || lower.contains("spidermonkey") {
+        Some("JavaScript, @fastly/js-compute")
+    } else if lower.contains("rustc") {
         Some("Rust, the fastly crate")
     } else if lower.contains("tinygo") || lower.contains("go ") || lower.starts_with("go") {
         Some("Go, compute-sdk-go")
-    } else if lower.contains("starlingmonkey") || lower.contains("js-compute") || lower.contains("spidermonkey") {
-        Some("JavaScript, @fastly/js-compute")
     } else {
         None
     };
