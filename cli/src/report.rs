@@ -58,6 +58,8 @@ pub fn diagnostics(outcome: &Outcome) -> String {
     }
     let cache: String = cache_lines(outcome).iter().map(|l| format!("{l}\n")).collect();
     section(&mut out, "cache", &cache);
+    let kv: String = kv_lines(outcome).iter().map(|l| format!("{l}\n")).collect();
+    section(&mut out, "kv stores", &kv);
     let calls = outcome.trace.backend_calls();
     if !calls.is_empty() {
         let text: String = calls
@@ -127,6 +129,19 @@ pub fn cache_lines(outcome: &Outcome) -> Vec<String> {
                 let kind = if *soft { "SOFT PURGE" } else { "PURGE" };
                 Some(format!("{kind:<10} surrogate key {surrogate_key}  {purged} object(s)"))
             }
+            _ => None,
+        })
+        .collect()
+}
+
+/// One line per KV store operation: `insert  counters/hits  stored`.
+pub fn kv_lines(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .trace
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Kv { op, store, key, outcome } => Some(format!("{op:<7} {store}/{key}  {outcome}")),
             _ => None,
         })
         .collect()

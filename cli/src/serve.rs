@@ -123,6 +123,9 @@ impl Server {
         for line in report::cache_lines(outcome) {
             lines("cache", &line);
         }
+        for line in report::kv_lines(outcome) {
+            lines("kv", &line);
+        }
         for call in outcome.trace.backend_calls() {
             lines("backend", &report::call_line(&call));
         }

@@ -58,7 +58,7 @@ test('every example runs and answers as it should', async () => {
     'http-cache': { status: '200 OK', body: /Hello from the origin/ },
     'js-hello': { status: '200 OK', body: /Hello from Edgeplay, in JavaScript!/ },
     'js-proxy': { status: '200 OK', body: /fresh from the origin/ },
-    'js-kv-counter': { status: '200 OK', body: /"count":4\d/ },
+    'js-kv-counter': { status: '200 OK', body: /"count":4\d/, trace: /KV lookup\s*counters\/hits found[\s\S]*KV insert\s*counters\/hits stored/ },
     'js-geo': { status: '200 OK', body: /"city":"Lisbon"/ },
   };
   const offered = JSON.parse(await readFile(`${EXAMPLES}/examples.json`, 'utf8')).filter((e) => e.picker).map((e) => e.name);
@@ -70,6 +70,7 @@ test('every example runs and answers as it should', async () => {
     assert.equal(await text(page, '#response-status'), expected.status, name);
     if (expected.body) assert.match(await text(page, '#response-body'), expected.body, name);
     if (expected.error) assert.match(await text(page, '#run-error'), expected.error, name);
+    if (expected.trace) assert.match(await text(page, '#trace'), expected.trace, name);
     await snapshot(page, `example-${name}`);
   }
   await page.close();

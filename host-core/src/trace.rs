@@ -43,6 +43,9 @@ pub enum EventKind {
     Cache { io: IoId, outcome: CacheOutcome, key: String, age_s: u64, ttl_left_s: i64, hits: u64, note: String },
     /// The guest purged the cache by surrogate key.
     Purge { surrogate_key: String, soft: bool, purged: usize },
+    /// A KV store operation (lookup, insert, delete, list) and how it ended, e.g. `found, 12 B,
+    /// generation 3` or `precondition failed`.
+    Kv { op: &'static str, store: String, key: String, outcome: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -246,6 +246,30 @@ fn kv_generations_guard_concurrent_writers() {
 }
 
 #[test]
+fn kv_operations_and_their_outcomes_are_in_the_trace() {
+    let host = kv_host();
+    let mut request = DownstreamRequest::get("http://localhost/kv/greeting?if_generation_match=7");
+    (request.method, request.body) = ("PUT".into(), b"refused".to_vec());
+    let out = host.request(request, support::no_network);
+    let kv_events: Vec<(&str, &str, &str)> = out
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Kv { op, key, outcome, .. } => Some((*op, key.as_str(), outcome.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert!(kv_events.contains(&("insert", "greeting", "precondition failed")), "{kv_events:?}");
+    let out = host.request(DownstreamRequest::get("http://localhost/kv/greeting"), support::no_network);
+    assert!(
+        out.trace.events.iter().any(|e| matches!(&e.kind, EventKind::Kv { op: "lookup", outcome, .. } if outcome.starts_with("found"))),
+        "{:?}",
+        out.trace.events
+    );
+}
+
+#[test]
 fn kv_metadata_and_ttls() {
     let host = kv_host();
     let (status, json) = kv(&host, "PUT", "/kv/session?ttl=30", &[("x-kv-metadata", "user=ada")], "token");

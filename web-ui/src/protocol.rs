@@ -98,6 +98,8 @@ pub struct RunReport {
     pub stats: RunStats,
     /// The readthrough cache's decisions, in order.
     pub cache: Vec<CacheDecision>,
+    /// KV store operations, in order.
+    pub kv: Vec<KvOperation>,
     /// Why this run's changes to the stores could not be saved in the browser.
     pub persist_error: Option<String>,
 }
@@ -114,6 +116,17 @@ pub struct CacheDecision {
     pub ttl_left_s: i64,
     pub hits: u64,
     pub note: String,
+}
+
+/// One KV store operation and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KvOperation {
+    pub at_ms: f64,
+    /// `lookup`, `insert`, `delete`, `list`.
+    pub op: String,
+    pub store: String,
+    pub key: String,
+    pub outcome: String,
 }
 
 /// The KV stores and the cache as the panels show them.

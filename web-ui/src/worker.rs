@@ -22,7 +22,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::io::idb::Db;
 use crate::io::{fetch, platform::BrowserPlatform};
 use crate::protocol::{
-    CacheDecision, CachedObject, FromWorker, GuestFailure, ModuleSummary, RequestSpec, RunReport, RunStats, StoreEdit, StoresView,
+    CacheDecision, CachedObject, FromWorker, KvOperation, GuestFailure, ModuleSummary, RequestSpec, RunReport, RunStats, StoreEdit, StoresView,
     ToWorker, TraceRow,
 };
 
@@ -477,9 +477,16 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
             error: call.error,
         })
         .collect();
-    let (mut sleeps, mut waits, mut blocked_since, mut cache) = (Vec::new(), Vec::new(), None, Vec::new());
+    let (mut sleeps, mut waits, mut blocked_since, mut cache, mut kv) = (Vec::new(), Vec::new(), None, Vec::new(), Vec::new());
     for event in &outcome.trace.events {
         match &event.kind {
+            EventKind::Kv { op, store, key, outcome } => kv.push(KvOperation {
+                at_ms: event.at_ms,
+                op: op.to_string(),
+                store: store.clone(),
+                key: key.clone(),
+                outcome: outcome.clone(),
+            }),
             EventKind::Cache { io, outcome, key, age_s, ttl_left_s, hits, note } => cache.push(CacheDecision {
                 io: *io,
                 at_ms: event.at_ms,
@@ -529,6 +536,7 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
             hostcalls: outcome.stats.hostcalls,
         },
         cache,
+        kv,
         persist_error: None,
     }
 }

@@ -17,6 +17,7 @@ use super::{AbiError, AbiResult, Cx, Registry};
 use crate::body::{Body, BodyRole};
 use crate::handles::Handle;
 use crate::status::Status;
+use crate::trace::EventKind;
 use crate::stores::kv::{check_key, Insert, InsertMode, KvError, ListQuery};
 
 const M: &str = "fastly_kv_store";
@@ -90,10 +91,28 @@ pub(super) fn store_and_key(cx: &Cx<'_>, h: u32, key: (u32, u32)) -> Result<(Str
     Ok((store, String::from(key)))
 }
 
+/// Records a KV operation in the trace: the operations complete when they are made.
+fn trace_kv(cx: &mut Cx<'_>, op: &'static str, store: String, key: String, outcome: String) {
+    cx.st.trace(EventKind::Kv { op, store, key, outcome });
+}
+
+fn done_or<T>(result: &Result<T, KvError>, done: &str) -> String {
+    match result {
+        Ok(_) => String::from(done),
+        Err(e) => alloc::format!("{e}"),
+    }
+}
+
 pub(super) fn lookup(cx: &mut Cx<'_>, store: u32, key: (u32, u32), pending_out: u32) -> AbiResult {
     let (store, key) = store_and_key(cx, store, key)?;
     let now = cx.st.platform.unix_time_ns();
     let result = cx.st.stores.lock().kv_lookup(&store, &key, now);
+    let outcome = match &result {
+        Ok(Some(entry)) => alloc::format!("found, {} B, generation {}", entry.value.len(), entry.generation),
+        Ok(None) => String::from("not found"),
+        Err(e) => alloc::format!("{e}"),
+    };
+    trace_kv(cx, "lookup", store, key, outcome);
     let handle = cx.st.handles.insert(Handle::KvLookup(result));
     cx.mem.write_u32(pending_out, handle)
 }
@@ -178,6 +197,7 @@ fn insert(cx: &mut Cx<'_>, store: u32, key: u32, key_len: u32, body: u32, mask: 
     let value = take_value(cx, body)?;
     let now = cx.st.platform.unix_time_ns();
     let result = cx.st.stores.lock().kv_insert(&store, &key, value, &options, now);
+    trace_kv(cx, "insert", store, key, done_or(&result, "stored"));
     let handle = cx.st.handles.insert(Handle::KvInsert(result));
     cx.mem.write_u32(pending_out, handle)
 }
@@ -192,6 +212,7 @@ pub(super) fn delete(cx: &mut Cx<'_>, store: u32, key: (u32, u32), pending_out: 
     cx.mem.slice(pending_out, 4)?;
     let now = cx.st.platform.unix_time_ns();
     let result = cx.st.stores.lock().kv_delete(&store, &key, now);
+    trace_kv(cx, "delete", store, key, done_or(&result, "deleted"));
     let handle = cx.st.handles.insert(Handle::KvDelete(result));
     cx.mem.write_u32(pending_out, handle)
 }
@@ -230,7 +251,9 @@ fn list(cx: &mut Cx<'_>, store: u32, mask: u32, config: u32, pending_out: u32) -
     let store = cx.st.handles.kv_store(store)?.clone();
     let query = list_query(cx, mask, config)?;
     let now = cx.st.platform.unix_time_ns();
+    let prefix = query.prefix.clone().unwrap_or_default();
     let result = cx.st.stores.lock().kv_list(&store, &query, now).map(|page| page.to_json());
+    trace_kv(cx, "list", store, prefix, done_or(&result, "listed"));
     let handle = cx.st.handles.insert(Handle::KvList(result));
     cx.mem.write_u32(pending_out, handle)
 }

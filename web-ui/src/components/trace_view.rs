@@ -90,6 +90,15 @@ fn lanes(report: &RunReport, bar: &dyn Fn(f64, f64) -> String) -> Vec<Html> {
             })
         })
         .collect();
+    lanes.extend(report.kv.iter().map(|op| {
+        (op.at_ms, html! {
+            <div class="lane trace-kv" title={format!("{}/{}", op.store, op.key)}>
+                <span class="label"><span class="badge kv">{ format!("KV {}", op.op) }</span></span>
+                <span class="cache-line mono small"><span class="cache-key">{ format!("{}/{}", op.store, op.key) }</span>{ " " }
+                    <span class="muted">{ &op.outcome }</span></span>
+            </div>
+        })
+    }));
     lanes.extend(report.trace.iter().map(|row| {
         let end = row.end_ms.unwrap_or(total);
         let outcome = match (&row.status, &row.error) {
