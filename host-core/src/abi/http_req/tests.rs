@@ -72,7 +72,9 @@ fn headers_follow_the_sdk_contract() {
     let (b, b_len) = g.put("two");
     let (bad_value, bad_len) = g.put("evil\r\nx: y");
     let (bad_name, bad_name_len) = g.put("bad name");
-    let h = |cx: &mut Cx<'_>, f: fn(&mut Cx<'_>, Owner, u32, (u32, u32), (u32, u32)) -> AbiResult, v: (u32, u32)| {
+    /// `headers::append` / `insert`: (owner, handle, name, value).
+    type HeaderWrite = fn(&mut Cx<'_>, Owner, u32, (u32, u32), (u32, u32)) -> AbiResult;
+    let h = |cx: &mut Cx<'_>, f: HeaderWrite, v: (u32, u32)| {
         f(cx, Owner::Request, req, (name, name_len), v)
     };
     assert_eq!(g.status(|cx| h(cx, headers::append, (a, a_len))), Status::Ok);
