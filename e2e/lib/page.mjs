@@ -42,3 +42,8 @@ export async function config(page, edit) {
 }
 
 export const text = (page, selector) => page.textContent(selector);
+
+/** Chooses the engine runs use: `wasmi` or `browser` (the browser's own, through JSPI). */
+export async function useEngine(page, engine) {
+  await page.selectOption('#engine-setting', engine);
+}
