@@ -14,6 +14,8 @@ export async function freshPage(browser, site) {
   }));
   await page.reload();
   await loaded(page);
+  // EDGEPLAY_ENGINE=browser runs the whole suite on the browser's own engine.
+  if (process.env.EDGEPLAY_ENGINE) await useEngine(page, process.env.EDGEPLAY_ENGINE);
   page.errors = errors;
   return page;
 }
