@@ -33,8 +33,8 @@ fn a_post_with_a_body_and_headers_is_echoed_the_same() {
     let (wasmi, bridged) = both(Guest::Inspector, request);
     assert_eq!(bridged.error, None);
     let body = String::from_utf8_lossy(&bridged.body);
-    assert!(body.contains("\"x-demo\": \"bridged\""), "{body}");
-    assert!(body.contains("\"sent\": true"), "{body}");
+    assert!(body.contains(r#"["x-demo", "bridged"]"#), "{body}");
+    assert!(body.contains(r#""body": "{\"sent\": true}""#), "{body}");
     // The trace id is random per request; the rest of the echo is the same.
     let without_trace_id = |body: &[u8]| {
         String::from_utf8_lossy(body).lines().filter(|l| !l.contains("FASTLY_TRACE_ID")).collect::<Vec<_>>().join("\n")
