@@ -194,6 +194,22 @@ test('a spinning guest is cancelled and the page keeps answering', async () => {
   await page.close();
 });
 
+test('on the browser\'s engine a guest spinning past its CPU time is stopped by ending the worker', async () => {
+  const page = await freshPage();
+  await useEngine(page, 'browser');
+  await page.setInputFiles('#file-input', `${EXAMPLES}/spin.wasm`);
+  await page.waitForSelector('#module-info:has-text("spin.wasm"):has-text("imports")');
+  await config(page, () => ({ limits: { cpu_ms: 300 } }));
+  await send(page);
+  assert.match(await text(page, '#run-error'), /cpu_limit: the guest ran past its CPU-time limit \(limits\.cpu_ms\) on the browser's engine/);
+  // The restarted worker has the module again, and the next example runs there.
+  await selectExample(page, 'hello');
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#run-engine'), /browser's engine/);
+  await page.close();
+});
+
 test('the trace shows each backend fetch of a fan-out', async () => {
   const page = await freshPage();
   await selectExample(page, 'fanout');

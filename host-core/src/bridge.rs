@@ -77,6 +77,12 @@ impl BridgeSession {
         self.state.cpu.start(now);
     }
 
+    /// The CPU time the guest has left before its limit.
+    pub fn cpu_left_ms(&self) -> f64 {
+        let now = self.state.platform.monotonic_ms();
+        (self.state.config.limits.cpu_ms as f64 - self.state.cpu.at(now)).max(0.0)
+    }
+
     /// Import `index` called with `args` (each `i32` as its unsigned bits).
     pub fn call(&mut self, index: usize, args: &[u64], memory: &mut dyn ExternalMemory) -> Answer {
         let now = self.state.platform.monotonic_ms();

@@ -200,11 +200,14 @@ fn start_queued(shared: &mut Shared) {
     }
 }
 
+/// The Rust side of every import: `bridge(index, args)` answers a code, a promise, or throws.
+type BridgeFn = Closure<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>;
+
 /// The `imports` object: every import calls `bridge(index, args)`, through `Suspending`.
-fn import_object(shared: &Rc<RefCell<Shared>>) -> (Object, Closure<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>) {
+fn import_object(shared: &Rc<RefCell<Shared>>) -> (Object, BridgeFn) {
     let bridge = {
         let shared = shared.clone();
-        Closure::<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>::new(move |index: u32, args: Array| {
+        BridgeFn::new(move |index: u32, args: Array| {
             let mut guard = shared.borrow_mut();
             let shared = &mut *guard;
             let import = &shared.session.imports()[index as usize];
