@@ -109,10 +109,12 @@ pub async fn run(
         dropped: BTreeMap::new(),
         failed: None,
     }));
-    let (imports, bridge) = import_object(&shared);
-    let instance = WebAssembly::Instance::new(module, &imports)
-        .map_err(|e| format!("the guest could not be instantiated: {}", message(&e)))?;
-    let exports = instance.exports();
+    let prepared = match take_spare(module) {
+        Some(prepared) => prepared,
+        None => prepare(module)?,
+    };
+    *prepared.slot.borrow_mut() = Some(shared.clone());
+    let exports = prepared.instance.exports();
     shared.borrow_mut().memory = JsMemory(Reflect::get(&exports, &"memory".into()).ok().and_then(|m| m.dyn_into().ok()));
     let start = Reflect::get(&exports, &"_start".into()).expect("checked at compile time");
     let promising: Function = Reflect::get(&Reflect::get(&js_sys::global(), &"WebAssembly".into()).unwrap(), &"promising".into())
@@ -162,9 +164,17 @@ pub async fn run(
             }
         }
     }
-    // The guest may stay suspended forever (a limit hit while it waited): ending the bridge
-    // closure releases what it held, and its stack goes with the instance.
-    drop(bridge);
+    // The guest may stay suspended forever (a limit hit while it waited): its stack goes with
+    // the instance, which nothing calls again.
+    prepared.slot.borrow_mut().take();
+    drop(prepared);
+    // The next request gets a fresh instance made while the page reads this one's response.
+    let module = module.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(prepared) = prepare(&module) {
+            SPARE.with_borrow_mut(|spare| *spare = Some((module, prepared)));
+        }
+    });
     let mut shared = Rc::try_unwrap(shared).ok().expect("only the bridge closure shared it").into_inner();
     dropped.append(&mut shared.dropped);
     let memory_bytes = shared.memory.0.as_ref().map(|_| shared.memory.size_bytes());
@@ -203,11 +213,33 @@ fn start_queued(shared: &mut Shared) {
 /// The Rust side of every import: `bridge(index, args)` answers a code, a promise, or throws.
 type BridgeFn = Closure<dyn FnMut(u32, Array) -> Result<JsValue, JsValue>>;
 
-/// The `imports` object: every import calls `bridge(index, args)`, through `Suspending`.
-fn import_object(shared: &Rc<RefCell<Shared>>) -> (Object, BridgeFn) {
+/// An instance made ahead of its request, its imports bound to whichever run holds the slot.
+struct Prepared {
+    instance: WebAssembly::Instance,
+    slot: Rc<RefCell<Option<Rc<RefCell<Shared>>>>>,
+    _bridge: BridgeFn,
+}
+
+thread_local! {
+    /// One instance ready for the next request to the module last run: instantiating (its
+    /// memory made, its data copied in) is most of a warm request's time.
+    static SPARE: RefCell<Option<(WebAssembly::Module, Prepared)>> = RefCell::default();
+}
+
+fn take_spare(module: &WebAssembly::Module) -> Option<Prepared> {
+    SPARE.with_borrow_mut(|spare| match spare.take() {
+        Some((of, prepared)) if Object::is(&of, module) => Some(prepared),
+        _ => None,
+    })
+}
+
+/// Instantiates `module` with every import calling `bridge(index, args)` through `Suspending`.
+fn prepare(module: &WebAssembly::Module) -> Result<Prepared, String> {
+    let slot: Rc<RefCell<Option<Rc<RefCell<Shared>>>>> = Rc::default();
     let bridge = {
-        let shared = shared.clone();
+        let slot = slot.clone();
         BridgeFn::new(move |index: u32, args: Array| {
+            let shared = slot.borrow().clone().ok_or_else(|| JsValue::from_str(STOP))?;
             let mut guard = shared.borrow_mut();
             let shared = &mut *guard;
             let import = &shared.session.imports()[index as usize];
@@ -250,17 +282,22 @@ fn import_object(shared: &Rc<RefCell<Shared>>) -> (Object, BridgeFn) {
     // One small JS function per import forwards its arguments (any arity) with its index.
     let forwarder = Function::new_with_args("bridge, index", "return function (...args) { return bridge(index, args); };");
     let imports = Object::new();
-    for (index, import) in shared.borrow().session.imports().iter().enumerate() {
-        let module = Reflect::get(&imports, &import.module.as_str().into()).ok().filter(|m| m.is_object()).unwrap_or_else(|| {
+    // The module's imports in order, as host-core's bridge plan numbers them.
+    for (index, import) in WebAssembly::Module::imports(module).iter().enumerate() {
+        let field = |name: &str| Reflect::get(&import, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let (module_name, name) = (field("module"), field("name"));
+        let module = Reflect::get(&imports, &module_name).ok().filter(|m| m.is_object()).unwrap_or_else(|| {
             let module = Object::new();
-            let _ = Reflect::set(&imports, &import.module.as_str().into(), &module);
+            let _ = Reflect::set(&imports, &module_name, &module);
             module.into()
         });
         let forward = forwarder.call2(&JsValue::NULL, bridge.as_ref(), &JsValue::from(index as u32)).expect("plain JS");
         let wrapped = Reflect::construct(&suspending, &Array::of1(&forward)).expect("Suspending wraps a function");
-        let _ = Reflect::set(&module, &import.name.as_str().into(), &wrapped);
+        let _ = Reflect::set(&module, &name, &wrapped);
     }
-    (imports, bridge)
+    let instance = WebAssembly::Instance::new(module, &imports)
+        .map_err(|e| format!("the guest could not be instantiated: {}", message(&e)))?;
+    Ok(Prepared { instance, slot, _bridge: bridge })
 }
 
 /// Tells the page the guest runs (with the CPU time it has left) or waits: its watchdog.
