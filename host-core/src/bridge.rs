@@ -15,7 +15,7 @@ use crate::abi::memory::ExternalMemory;
 use crate::abi::{run_hostcall, GuestMemory, HostcallInfo, RawHostcall, Suspend};
 use crate::http::ResponseHead;
 use crate::io::{IoId, IoRequest, IoResult};
-use crate::session::{self, GuestError, GuestErrorKind, Outcome};
+use crate::session::{self, GuestError, Outcome};
 use crate::state::State;
 use crate::trace::EventKind;
 
@@ -25,8 +25,6 @@ pub struct BridgeImport {
     pub name: String,
     /// Per parameter: whether it is an `i64` (a JavaScript BigInt) rather than an `i32`.
     pub wide_params: Vec<bool>,
-    /// Whether it returns a status code (all but `proc_exit`).
-    pub returns: bool,
     pub(crate) provider: Provider,
 }
 
@@ -212,10 +210,5 @@ impl BridgeSession {
             })
         });
         session::outcome(&mut self.state, error, 0, memory_bytes)
-    }
-
-    pub fn cancel(self, memory_bytes: Option<usize>) -> Outcome {
-        let error = GuestError { kind: GuestErrorKind::Cancelled, message: "the run was cancelled".into() };
-        self.finish(Some(error), memory_bytes)
     }
 }

@@ -292,7 +292,6 @@ fn link_imports(
             module: module_name.to_string(),
             name: name.to_string(),
             wide_params: ty.params().iter().map(|t| *t == ValType::I64).collect(),
-            returns: !ty.results().is_empty(),
             provider,
         });
         infos.push(ImportInfo { module: module_name.to_string(), name: name.to_string(), signature, status });
