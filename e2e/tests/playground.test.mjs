@@ -210,6 +210,17 @@ test('on the browser\'s engine a guest spinning past its CPU time is stopped by 
   await page.close();
 });
 
+test('a fuel limit keeps a run on wasmi, the one engine that counts fuel', async () => {
+  const page = await freshPage();
+  await useEngine(page, 'browser');
+  await config(page, () => ({ limits: { fuel: 100000000 } }));
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#run-engine'), /^Ran on wasmi \(limits\.fuel is set, and only wasmi counts fuel\)$/);
+  assert.match(await text(page, '#run-state'), /\d+ fuel/);
+  await page.close();
+});
+
 test('the trace shows each backend fetch of a fan-out', async () => {
   const page = await freshPage();
   await selectExample(page, 'fanout');

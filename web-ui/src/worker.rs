@@ -369,6 +369,8 @@ async fn run_on(
     stores: SharedStores,
     dropped: &mut BTreeMap<u32, Vec<String>>,
 ) -> Result<(Outcome, String), String> {
+    // Only wasmi counts fuel: a fuel limit keeps the run there.
+    let browser = browser.filter(|_| config.limits.fuel.is_none());
     if let Some(compiled) = browser {
         let compiled: js_sys::WebAssembly::Module =
             wasm_bindgen_futures::JsFuture::from(compiled).await.map_err(|e| e.as_string().unwrap_or_default())?.unchecked_into();
@@ -376,8 +378,9 @@ async fn run_on(
         let outcome = jspi::run(&compiled, session, dropped, &mut Progress::default()).await?;
         return Ok((outcome, BROWSER_ENGINE.to_string()));
     }
-    let session = module.start(config, request, Arc::new(BrowserPlatform), stores)?;
+    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform), stores)?;
     let name = match engine {
+        EngineChoice::Browser if config.limits.fuel.is_some() => "wasmi (limits.fuel is set, and only wasmi counts fuel)",
         EngineChoice::Browser => "wasmi (this browser cannot suspend WebAssembly on a hostcall: no JSPI)",
         EngineChoice::Wasmi => "wasmi",
     };
