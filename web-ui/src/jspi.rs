@@ -133,7 +133,7 @@ pub async fn run(
         progress.report(&mut shared.borrow_mut().session);
         match event {
             Either::Left((ended, _)) => {
-                let ended = ended.map(drop).map_err(|e| (message(&e), e.is_instance_of::<js_sys::RangeError>()));
+                let ended = ended.map(drop).map_err(|e| (trap_message(&e), e.is_instance_of::<js_sys::RangeError>()));
                 break shared.borrow_mut().session.ended(ended);
             }
             Either::Right((Either::Left((Some((id, result)), _)), _)) => {
@@ -303,6 +303,23 @@ fn prepare(module: &WebAssembly::Module) -> Result<Prepared, String> {
 /// Tells the page the guest runs (with the CPU time it has left) or waits: its watchdog.
 fn running(cpu_left_ms: Option<f64>) {
     post(&FromWorker::GuestRunning { cpu_left_ms });
+}
+
+/// A trap in wasmi's words, so a failing guest reads the same on either engine.
+fn trap_message(error: &JsValue) -> String {
+    let v8 = message(error);
+    let wasmi = match v8.as_str() {
+        "unreachable" => "wasm `unreachable` instruction executed",
+        "memory access out of bounds" => "out of bounds memory access",
+        "divide by zero" | "remainder by zero" => "integer divide by zero",
+        "divide result unrepresentable" => "integer overflow",
+        "float unrepresentable in integer range" => "invalid conversion to integer",
+        "table index is out of bounds" | "invalid index into function table" => "undefined element: out of bounds table access",
+        "null function or function signature mismatch" => "indirect call type mismatch",
+        "Maximum call stack size exceeded" => "call stack exhausted",
+        _ => return v8,
+    };
+    wasmi.to_string()
 }
 
 fn message(error: &JsValue) -> String {
