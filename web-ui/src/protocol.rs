@@ -14,9 +14,21 @@ pub enum ToWorker {
     /// Compile a module once; later runs reuse it.
     Load { name: String, wasm: ByteBuf, config: String },
     /// Run one request against the loaded module.
-    Run { config: String, request: RequestSpec, engine: EngineChoice },
+    Run {
+        config: String,
+        request: RequestSpec,
+        #[serde(default)]
+        engine: EngineChoice,
+    },
     /// `make bench`: compile `wasm`, run `request` once cold and `warm_runs` times warm.
-    Bench { wasm: ByteBuf, config: String, request: RequestSpec, warm_runs: u32, engine: EngineChoice },
+    Bench {
+        wasm: ByteBuf,
+        config: String,
+        request: RequestSpec,
+        warm_runs: u32,
+        #[serde(default)]
+        engine: EngineChoice,
+    },
     /// Change the KV stores or the cache (or only look at them); the worker answers `Stores`.
     Stores { config: String, edit: StoreEdit },
 }
