@@ -79,10 +79,11 @@ test: guests
 	$(CARGO) test --workspace --exclude web-ui --lib --bins --tests --locked
 	$(MAKE) e2e
 
-## The built playground in headless Chromium.
+## The built playground in headless Chromium, the whole suite on each engine the page can
+## choose: the browser's own (the default, through JSPI) and wasmi.
 e2e: dist browser node
 	$(CARGO) build -p edgeplay --locked
-	cd e2e && npm ci --no-audit --no-fund && npm test
+	cd e2e && npm ci --no-audit --no-fund && npm test && EDGEPLAY_ENGINE=wasmi npm test
 
 ## Native figures, then the same guests in headless Chromium beside them (one run, ratios).
 bench: dist browser node

@@ -15,10 +15,14 @@ async function inPage({ cpuN }) {
   const bytes = async (name) => new Uint8Array(await (await fetch(`examples/${name}.wasm`)).arrayBuffer());
   const worker = new Worker('./worker_loader.js');
   await new Promise((resolve) => { worker.onmessage = (e) => e.data.kind === 'ready' && resolve(); });
-  const bench = (wasm, url, warmRuns) => new Promise((resolve, reject) => {
-    worker.onmessage = (e) => (e.data.kind === 'bench_result' ? resolve(e.data) : reject(new Error(e.data.message)));
+  const bench = (wasm, url, warmRuns, engine = 'wasmi') => new Promise((resolve, reject) => {
+    // Progress messages (response heads, the browser engine's watchdog) are not the answer.
+    worker.onmessage = (e) => {
+      if (e.data.kind === 'bench_result') resolve(e.data);
+      else if (e.data.kind === 'run_failed') reject(new Error(e.data.message));
+    };
     worker.postMessage({
-      kind: 'bench', wasm, config: '{}', warm_runs: warmRuns,
+      kind: 'bench', wasm, config: '{}', warm_runs: warmRuns, engine,
       request: { method: 'GET', url, headers: [], body: new Uint8Array(), client_ip: null },
     });
   });
@@ -26,6 +30,9 @@ async function inPage({ cpuN }) {
   const jsHello = await bench(await bytes('js-hello'), 'http://localhost/', 10);
   const cpuBytes = await bytes('cpu');
   const cpu = await bench(cpuBytes, `http://localhost/?n=${cpuN}`, 5);
+  // The same requests on the browser's own engine, its imports bridged to host-core (JSPI).
+  const jsHelloBrowser = await bench(await bytes('js-hello'), 'http://localhost/', 10, 'browser');
+  const cpuBrowser = await bench(cpuBytes, `http://localhost/?n=${cpuN}`, 5, 'browser');
 
   // The limit we measure ourselves against: the same loop on the page's own engine. The
   // guest's imports are never called by `bench`, so stand-ins that trap are enough.
@@ -44,7 +51,7 @@ async function inPage({ cpuN }) {
   }
   times.sort((a, b) => a - b);
   worker.terminate();
-  return { hello, jsHello, cpu, engineMs: times[2], engineCount: count };
+  return { hello, jsHello, cpu, jsHelloBrowser, cpuBrowser, engineMs: times[2], engineCount: count };
 }
 
 /** The same loop on Node's V8, natively: the reference for the native wasmi figure. */
@@ -80,12 +87,15 @@ try {
   console.log(`  bytes -> first response      ${f(js.first_ms)} ${f(r.jsHello.first_ms)} ${(r.jsHello.first_ms / js.first_ms).toFixed(1).padStart(10)}x`);
   console.log(`  warm request                 ${f(js.warm_ms)} ${f(r.jsHello.warm_ms)} ${(r.jsHello.warm_ms / js.warm_ms).toFixed(1).padStart(10)}x`);
   console.log(`  (compile in the page: ${r.jsHello.compile_ms.toFixed(1)} ms)`);
+  const jb = r.jsHelloBrowser;
+  console.log(`  browser's engine (JSPI): first ${f(jb.first_ms)}, warm ${f(jb.warm_ms)} (compile, wasmi's check included: ${jb.compile_ms.toFixed(1)} ms)`);
   console.log('');
   console.log(`cpu.wasm, primes below ${CPU_N} (${r.engineCount}):`);
   console.log(`  wasmi, native (request)        ${f(native.cpu.wasmi_ms)}`);
   console.log(`  V8, native (node, bench())     ${f(v8)}   wasmi/V8 natively: ${(native.cpu.wasmi_ms / v8).toFixed(1)}x`);
   console.log(`  wasmi in the page (request)    ${f(r.cpu.warm_ms)}`);
   console.log(`  the page's own engine (bench())${f(r.engineMs)}   wasmi/engine in the page: ${(r.cpu.warm_ms / r.engineMs).toFixed(1)}x`);
+  console.log(`  browser's engine (request, JSPI)${f(r.cpuBrowser.warm_ms)}   wasmi/bridged engine: ${(r.cpu.warm_ms / r.cpuBrowser.warm_ms).toFixed(1)}x`);
 } finally {
   await browser.close();
   site.close();

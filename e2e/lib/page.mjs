@@ -14,6 +14,8 @@ export async function freshPage(browser, site) {
   }));
   await page.reload();
   await loaded(page);
+  // EDGEPLAY_ENGINE=wasmi runs the whole suite on wasmi (the page's default is the browser's engine).
+  if (process.env.EDGEPLAY_ENGINE) await useEngine(page, process.env.EDGEPLAY_ENGINE);
   page.errors = errors;
   return page;
 }
@@ -42,3 +44,8 @@ export async function config(page, edit) {
 }
 
 export const text = (page, selector) => page.textContent(selector);
+
+/** Chooses the engine runs use: `wasmi` or `browser` (the browser's own, through JSPI). */
+export async function useEngine(page, engine) {
+  await page.selectOption('#engine-setting', engine);
+}

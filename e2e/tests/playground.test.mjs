@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { openBrowser, snapshot } from '../lib/browser.mjs';
 import { serveSite, serveOrigin, startRelay } from '../lib/servers.mjs';
-import { freshPage as openPage, selectExample, send, config, text } from '../lib/page.mjs';
+import { freshPage as openPage, selectExample, send, config, text, useEngine } from '../lib/page.mjs';
 
 const EXAMPLES = fileURLToPath(new URL('../../dist/examples/', import.meta.url));
 let site, origin, browser;
@@ -40,41 +40,46 @@ test('the page loads with an example ready to run', async () => {
   await page.close();
 });
 
-test('every example runs and answers as it should', async () => {
-  const page = await freshPage();
-  const expectations = {
-    hello: { status: '200 OK', body: /Hello from Edgeplay!/ },
-    inspector: { status: '200 OK', body: /"method": "POST"/ },
-    'caching-proxy': { status: '200 OK', body: /fresh from the origin/ },
-    streaming: { status: '200 OK', body: /chunk 1 of 5\nchunk 2 of 5\nchunk 3 of 5\nchunk 4 of 5\nchunk 5 of 5/ },
-    fanout: { status: '200 OK', body: /"alpha"[\s\S]*"bravo"[\s\S]*"charlie"/ },
-    stores: { status: '200 OK', body: /hello from config store/ },
-    logging: { status: '200 OK', body: /logged 3 lines/ },
-    panic: { status: '500 Internal Server Error', error: /something went wrong/ },
-    'edge-features': { status: '200 OK', body: /"fastly_key_valid":\s*true[\s\S]*"protocol":\s*"TLSv1.3"/ },
-    lookups: { status: '200 OK', body: /"city": "Lisbon"[\s\S]*"family": "Mobile Safari"/ },
-    kv: { status: '200 OK', body: /"key": "visits"[\s\S]*"value": "\+1"/ },
-    'core-cache': { status: '200 OK', body: /"value": "the answer is 42"/ },
-    'http-cache': { status: '200 OK', body: /Hello from the origin/ },
-    'js-hello': { status: '200 OK', body: /Hello from Edgeplay, in JavaScript!/ },
-    'js-proxy': { status: '200 OK', body: /fresh from the origin/ },
-    'js-kv-counter': { status: '200 OK', body: /"count":4\d/, trace: /KV lookup\s*counters\/hits found[\s\S]*KV insert\s*counters\/hits stored/ },
-    'js-geo': { status: '200 OK', body: /"city":"Lisbon"/ },
-  };
-  const offered = JSON.parse(await readFile(`${EXAMPLES}/examples.json`, 'utf8')).filter((e) => e.picker).map((e) => e.name);
-  assert.deepEqual(Object.keys(expectations).sort(), offered.sort(), 'every example in the picker is checked here');
-  for (const [name, expected] of Object.entries(expectations)) {
-    await selectExample(page, name);
-    if (name.startsWith('js-')) assert.match(await text(page, '#module-info'), /Built with JavaScript, @fastly\/js-compute/, name);
-    await send(page);
-    assert.equal(await text(page, '#response-status'), expected.status, name);
-    if (expected.body) assert.match(await text(page, '#response-body'), expected.body, name);
-    if (expected.error) assert.match(await text(page, '#run-error'), expected.error, name);
-    if (expected.trace) assert.match(await text(page, '#trace'), expected.trace, name);
-    await snapshot(page, `example-${name}`);
-  }
-  await page.close();
-});
+// Each engine on a fresh page: the KV examples count from the config's seed on each.
+for (const [engineName, ranOn] of [['wasmi', /^Ran on wasmi$/], ['browser', /^Ran on the browser's engine \(JSPI/]]) {
+  test(`every example runs and answers as it should on ${engineName}`, async () => {
+    const page = await freshPage();
+    await useEngine(page, engineName);
+    const expectations = {
+      hello: { status: '200 OK', body: /Hello from Edgeplay!/ },
+      inspector: { status: '200 OK', body: /"method": "POST"/ },
+      'caching-proxy': { status: '200 OK', body: /fresh from the origin/ },
+      streaming: { status: '200 OK', body: /chunk 1 of 5\nchunk 2 of 5\nchunk 3 of 5\nchunk 4 of 5\nchunk 5 of 5/ },
+      fanout: { status: '200 OK', body: /"alpha"[\s\S]*"bravo"[\s\S]*"charlie"/ },
+      stores: { status: '200 OK', body: /hello from config store/ },
+      logging: { status: '200 OK', body: /logged 3 lines/ },
+      panic: { status: '500 Internal Server Error', error: /something went wrong/ },
+      'edge-features': { status: '200 OK', body: /"fastly_key_valid":\s*true[\s\S]*"protocol":\s*"TLSv1.3"/ },
+      lookups: { status: '200 OK', body: /"city": "Lisbon"[\s\S]*"family": "Mobile Safari"/ },
+      kv: { status: '200 OK', body: /"key": "visits"[\s\S]*"value": "\+1"/ },
+      'core-cache': { status: '200 OK', body: /"value": "the answer is 42"/ },
+      'http-cache': { status: '200 OK', body: /Hello from the origin/ },
+      'js-hello': { status: '200 OK', body: /Hello from Edgeplay, in JavaScript!/ },
+      'js-proxy': { status: '200 OK', body: /fresh from the origin/ },
+      'js-kv-counter': { status: '200 OK', body: /"count":4\d/, trace: /KV lookup\s*counters\/hits found[\s\S]*KV insert\s*counters\/hits stored/ },
+      'js-geo': { status: '200 OK', body: /"city":"Lisbon"/ },
+    };
+    const offered = JSON.parse(await readFile(`${EXAMPLES}/examples.json`, 'utf8')).filter((e) => e.picker).map((e) => e.name);
+    assert.deepEqual(Object.keys(expectations).sort(), offered.sort(), 'every example in the picker is checked here');
+    for (const [name, expected] of Object.entries(expectations)) {
+      await selectExample(page, name);
+      if (name.startsWith('js-')) assert.match(await text(page, '#module-info'), /Built with JavaScript, @fastly\/js-compute/, name);
+      await send(page);
+      assert.equal(await text(page, '#response-status'), expected.status, name);
+      if (expected.body) assert.match(await text(page, '#response-body'), expected.body, name);
+      if (expected.error) assert.match(await text(page, '#run-error'), expected.error, name);
+      if (expected.trace) assert.match(await text(page, '#trace'), expected.trace, name);
+      assert.match(await text(page, '#run-engine'), ranOn, name);
+      await snapshot(page, `example-${name}-${engineName}`);
+    }
+    await page.close();
+  });
+}
 
 test('a module file can be uploaded and run', async () => {
   const page = await freshPage();
@@ -188,6 +193,33 @@ test('a spinning guest is cancelled and the page keeps answering', async () => {
   await selectExample(page, 'hello');
   await send(page);
   assert.equal(await text(page, '#response-status'), '200 OK');
+  await page.close();
+});
+
+test('on the browser\'s engine a guest spinning past its CPU time is stopped by ending the worker', async () => {
+  const page = await freshPage();
+  await useEngine(page, 'browser');
+  await page.setInputFiles('#file-input', `${EXAMPLES}/spin.wasm`);
+  await page.waitForSelector('#module-info:has-text("spin.wasm"):has-text("imports")');
+  await config(page, () => ({ limits: { cpu_ms: 300 } }));
+  await send(page);
+  assert.match(await text(page, '#run-error'), /cpu_limit: the guest ran past its CPU-time limit \(limits\.cpu_ms\) on the browser's engine/);
+  // The restarted worker has the module again, and the next example runs there.
+  await selectExample(page, 'hello');
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#run-engine'), /browser's engine/);
+  await page.close();
+});
+
+test('a fuel limit keeps a run on wasmi, the one engine that counts fuel', async () => {
+  const page = await freshPage();
+  await useEngine(page, 'browser');
+  await config(page, () => ({ limits: { fuel: 100000000 } }));
+  await send(page);
+  assert.equal(await text(page, '#response-status'), '200 OK');
+  assert.match(await text(page, '#run-engine'), /^Ran on wasmi \(limits\.fuel is set, and only wasmi counts fuel\)$/);
+  assert.match(await text(page, '#run-state'), /\d+ fuel/);
   await page.close();
 });
 

@@ -19,6 +19,7 @@ extern crate std;
 
 pub mod abi;
 pub mod body;
+pub mod bridge;
 pub mod cache;
 pub mod config;
 pub mod handles;
@@ -34,6 +35,7 @@ pub mod trace;
 #[cfg(feature = "std")]
 pub mod native;
 
+pub use bridge::{Answer, BridgeSession};
 pub use config::{Config, ConfigError};
 pub use io::{BackendRequest, BackendResponse, FetchError, FetchErrorKind, IoId, IoKind, IoRequest, IoResult};
 pub use module::{CompileOptions, GuestModule, ImportInfo, ImportStatus, ModuleError, ModuleInfo};

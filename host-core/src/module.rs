@@ -9,6 +9,7 @@ use core::fmt;
 use wasmi::{CompilationMode, Engine, ExternType, FuncType, Linker, Module, Store, Val, ValType};
 
 use crate::abi::{self, Registry};
+use crate::bridge::{Bridge, BridgeImport, BridgeSession, Provider};
 use crate::config::{Config, UnknownImports};
 use crate::session::Session;
 use crate::state::{DownstreamRequest, Platform, State};
@@ -112,6 +113,8 @@ pub struct GuestModule {
     module: Module,
     linker: Linker<State>,
     info: ModuleInfo,
+    /// The same imports, for an engine other than wasmi.
+    bridge: Arc<Bridge>,
 }
 
 impl GuestModule {
@@ -126,9 +129,10 @@ impl GuestModule {
         let mut linker = Linker::new(&engine);
         let mut registry = Registry::new(&mut linker);
         abi::link_all(&mut registry);
-        let implemented = registry.linked;
-        let imports = link_imports(&module, &mut linker, &implemented, options)?;
-        Ok(GuestModule { engine, module, linker, info: ModuleInfo { size_bytes: bytes.len(), imports } })
+        let (implemented, calls) = (registry.linked, registry.calls);
+        let (imports, bridged) = link_imports(&module, &mut linker, &implemented, options)?;
+        let bridge = Arc::new(Bridge { imports: bridged, hostcalls: implemented, calls });
+        Ok(GuestModule { engine, module, linker, info: ModuleInfo { size_bytes: bytes.len(), imports }, bridge })
     }
 
     pub fn info(&self) -> &ModuleInfo {
@@ -156,6 +160,18 @@ impl GuestModule {
         store.data_mut().memory = instance.get_memory(&store, "memory");
         let start = instance.get_func(&store, "_start").expect("checked at compile time");
         Ok(Session::new(store, start))
+    }
+
+    /// The state for one downstream request run by another engine: it instantiates the guest
+    /// itself, with `BridgeSession::imports` in the module's import order.
+    pub fn start_bridged(
+        &self,
+        config: Arc<Config>,
+        request: DownstreamRequest,
+        platform: Arc<dyn Platform>,
+        stores: SharedStores,
+    ) -> BridgeSession {
+        BridgeSession::new(State::new(config, platform, stores, request), self.bridge.clone())
     }
 }
 
@@ -236,8 +252,9 @@ fn link_imports(
     linker: &mut Linker<State>,
     implemented: &[abi::HostcallInfo],
     options: &CompileOptions,
-) -> Result<Vec<ImportInfo>, ModuleError> {
+) -> Result<(Vec<ImportInfo>, Vec<BridgeImport>), ModuleError> {
     let mut infos = Vec::new();
+    let mut bridged = Vec::new();
     let mut unlinkable = Vec::new();
     for import in module.imports() {
         let (module_name, name) = (import.module(), import.name());
@@ -246,9 +263,10 @@ fn link_imports(
             continue;
         };
         let signature = signature(ty);
-        let status = match implemented.iter().find(|h| h.module == module_name && h.name == name) {
-            Some(ours) if ours.ty == *ty => ImportStatus::Implemented,
-            Some(ours) => {
+        let (status, provider) = match implemented.iter().position(|h| h.module == module_name && h.name == name) {
+            Some(i) if implemented[i].ty == *ty => (ImportStatus::Implemented, Provider::Hostcall(i)),
+            Some(i) => {
+                let ours = &implemented[i];
                 unlinkable.push(format!(
                     "{module_name}::{name}: {signature}, but the host's is {}",
                     self::signature(&ours.ty)
@@ -258,11 +276,11 @@ fn link_imports(
             None => match stand_in(module_name, ty) {
                 Some(code) => {
                     link_constant(linker, module_name, name, ty.clone(), code);
-                    ImportStatus::Unsupported
+                    (ImportStatus::Unsupported, Provider::Constant(code))
                 }
                 None if options.unknown_imports == UnknownImports::Trap => {
-                    link_trap(linker, module_name, name, ty.clone());
-                    ImportStatus::Trapping
+                    let message = link_trap(linker, module_name, name, ty.clone());
+                    (ImportStatus::Trapping, Provider::Trap(message))
                 }
                 None => {
                     unlinkable.push(format!("{module_name}::{name}: {signature}"));
@@ -270,12 +288,18 @@ fn link_imports(
                 }
             },
         };
+        bridged.push(BridgeImport {
+            module: module_name.to_string(),
+            name: name.to_string(),
+            wide_params: ty.params().iter().map(|t| *t == ValType::I64).collect(),
+            provider,
+        });
         infos.push(ImportInfo { module: module_name.to_string(), name: name.to_string(), signature, status });
     }
     if !unlinkable.is_empty() {
         return Err(ModuleError::Unlinkable(unlinkable));
     }
-    Ok(infos)
+    Ok((infos, bridged))
 }
 
 /// The code an import we do not implement returns: production's "unsupported" for the
@@ -305,13 +329,16 @@ fn link_constant(linker: &mut Linker<State>, module: &str, name: &str, ty: FuncT
         .expect("an import is linked once");
 }
 
-fn link_trap(linker: &mut Linker<State>, module: &str, name: &str, ty: FuncType) {
+/// Links an import that traps when called; returns the trap's message.
+fn link_trap(linker: &mut Linker<State>, module: &str, name: &str, ty: FuncType) -> String {
     let message = format!("the guest called {module}::{name}, which this host does not provide (linked to trap)");
+    let trap = message.clone();
     linker
         .func_new(module, name, ty, move |_caller, _params, _results| {
-            Err(wasmi::Error::host(abi::Suspend::Trap(message.clone())))
+            Err(wasmi::Error::host(abi::Suspend::Trap(trap.clone())))
         })
         .expect("an import is linked once");
+    message
 }
 
 /// `(i32, i32) -> i32`, as people write signatures.

@@ -265,13 +265,7 @@ impl Session {
         if self.store.data().io.in_flight().next().is_some() {
             return Step::Blocked;
         }
-        let error = GuestError {
-            kind: GuestErrorKind::Trap,
-            message: "the guest waits for a backend response that can never arrive: the request's \
-                      streaming body was never closed (call `finish()` on it before waiting)"
-                .to_string(),
-        };
-        Step::Done(self.finish(Some(error)))
+        Step::Done(self.finish(Some(never_arrives())))
     }
 
     /// Runs the guest until it pauses, accounting CPU time and fuel.
@@ -322,49 +316,11 @@ impl Session {
     fn retry_blocked(&mut self) -> Result<Option<u32>, GuestError> {
         let Some(memory) = self.store.data().memory else { return Ok(None) };
         let (bytes, state) = memory.data_and_store_mut(&mut self.store);
-        let Some(mut k) = state.blocked.take() else { return Ok(None) };
-        let mut cx = Cx { mem: GuestMemory::new(bytes), st: state };
-        let result = k(&mut cx);
-        match result {
-            Err(AbiError::Block(next)) => {
-                cx.st.blocked = Some(next);
-                Ok(None)
-            }
-            Err(AbiError::Pending) => {
-                cx.st.blocked = Some(k);
-                Ok(None)
-            }
-            Err(AbiError::Exit(code)) => Err(exit_error(code).unwrap_or_else(|| GuestError {
-                kind: GuestErrorKind::Exit,
-                message: "the guest exited".to_string(),
-            })),
-            Err(AbiError::Trap(why)) => Err(self.trap_error(why, None)),
-            Ok(()) => Ok(Some(0)),
-            Err(AbiError::Status(status)) => Ok(Some(status as u32)),
-            Err(AbiError::Errno(errno)) => Ok(Some(errno as u32)),
-        }
+        retry_blocked(GuestMemory::new(bytes), state)
     }
 
     fn time_limit_error(&self) -> Option<GuestError> {
-        let state = self.store.data();
-        let limits = &state.config.limits;
-        let cpu_ms = state.cpu.spent_ms();
-        if cpu_ms > limits.cpu_ms as f64 {
-            return Some(GuestError {
-                kind: GuestErrorKind::CpuLimit,
-                message: format!(
-                    "the guest ran for {:.0} ms of CPU time, over the {} ms limit (limits.cpu_ms)",
-                    cpu_ms, limits.cpu_ms
-                ),
-            });
-        }
-        if state.now_ms() > limits.wall_ms as f64 {
-            return Some(GuestError {
-                kind: GuestErrorKind::WallTimeLimit,
-                message: format!("the request took longer than the {} ms wall-time limit (limits.wall_ms)", limits.wall_ms),
-            });
-        }
-        None
+        time_limit_error(self.store.data())
     }
 
     /// The fuel budget is spent when what is left cannot pay for the guest's next step.
@@ -376,72 +332,14 @@ impl Session {
         })
     }
 
-    /// Names a trap as a person would: a heap or stack limit, a panic, or the trap itself.
     fn trap_error(&self, message: String, code: Option<TrapCode>) -> GuestError {
-        let state = self.store.data();
-        if let Some(wanted) = state.heap.refused {
-            return GuestError {
-                kind: GuestErrorKind::HeapLimit,
-                message: format!(
-                    "the guest's heap reached the {} MB limit (limits.heap_mb): it asked to grow to {} MB, was refused, then stopped ({message})",
-                    state.config.limits.heap_mb,
-                    wanted.div_ceil(1 << 20)
-                ),
-            };
-        }
-        if code == Some(TrapCode::StackOverflow) {
-            return GuestError { kind: GuestErrorKind::StackOverflow, message: format!("the guest overflowed its stack ({message})") };
-        }
-        let stderr = String::from_utf8_lossy(&state.stderr);
-        if let Some(panic) = panic_message(&stderr) {
-            return GuestError { kind: GuestErrorKind::Panic, message: format!("the guest panicked: {panic}") };
-        }
-        GuestError { kind: GuestErrorKind::Trap, message: format!("the guest trapped: {message}") }
+        trap_error(self.store.data(), message, code == Some(TrapCode::StackOverflow))
     }
 
     fn finish(&mut self, error: Option<GuestError>) -> Outcome {
         self.paused = Paused::Finished;
-        let peak_heap_bytes = match self.store.data().memory {
-            Some(memory) => memory.data_size(&self.store).max(self.store.data().heap.peak_bytes),
-            None => 0,
-        };
-        let state = self.store.data_mut();
-        state.blocked = None;
-        let wall_ms = state.now_ms();
-        // A guest that ends normally without closing its streaming body ends the response.
-        if error.is_none() && state.response.streaming && !state.response.finished {
-            let body_bytes = state.response.body.len();
-            state.trace(EventKind::ResponseFinished { body_bytes });
-        }
-        let mut responses = core::mem::take(&mut state.served);
-        responses.push(core::mem::take(&mut state.response));
-        let mut responses = responses.into_iter().map(|out| match out.head {
-            Some(head) => ServedResponse { response: head, body: out.body },
-            // Production answers 500 when the guest ends without a response, failed or not.
-            None => ServedResponse { response: ResponseHead { status: 500, ..ResponseHead::default() }, body: Vec::new() },
-        });
-        let ServedResponse { response, body } = responses.next().expect("the first request's response is always there");
-        let next_responses = responses.collect();
-        let trace = core::mem::take(&mut state.trace);
-        Outcome {
-            response,
-            body,
-            next_responses,
-            error,
-            stdout: core::mem::take(&mut state.stdout),
-            stderr: core::mem::take(&mut state.stderr),
-            stdout_times: core::mem::take(&mut state.stdout_times),
-            stderr_times: core::mem::take(&mut state.stderr_times),
-            logs: core::mem::take(&mut state.logs),
-            stats: Stats {
-                wall_ms,
-                cpu_ms: state.cpu.spent_ms(),
-                fuel: self.fuel_used,
-                peak_heap_bytes,
-                hostcalls: trace.total_hostcalls(),
-            },
-            trace,
-        }
+        let memory_bytes = self.store.data().memory.map(|memory| memory.data_size(&self.store));
+        outcome(self.store.data_mut(), error, self.fuel_used, memory_bytes)
     }
 }
 
@@ -450,7 +348,7 @@ enum Ran {
     Finished(Option<GuestError>),
 }
 
-fn exit_error(code: i32) -> Option<GuestError> {
+pub(crate) fn exit_error(code: i32) -> Option<GuestError> {
     (code != 0).then(|| GuestError { kind: GuestErrorKind::Exit, message: format!("the guest exited with code {code}") })
 }
 
@@ -462,4 +360,126 @@ fn panic_message(stderr: &str) -> Option<String> {
     let location = lines.next()?.trim_end_matches(':');
     let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
     Some(format!("{} (at {location})", message.join("\n").trim()))
+}
+
+/// The guest waits on nothing that can ever complete.
+pub(crate) fn never_arrives() -> GuestError {
+    GuestError {
+        kind: GuestErrorKind::Trap,
+        message: "the guest waits for a backend response that can never arrive: the request's \
+                  streaming body was never closed (call `finish()` on it before waiting)"
+            .to_string(),
+    }
+}
+
+/// Runs the blocked hostcall's continuation: `Some(code)` once it has finished.
+pub(crate) fn retry_blocked<'a>(mem: GuestMemory<'a>, state: &'a mut State) -> Result<Option<u32>, GuestError> {
+    let Some(mut k) = state.blocked.take() else { return Ok(None) };
+    let mut cx = Cx { mem, st: state };
+    let result = k(&mut cx);
+    let state = cx.st;
+    match result {
+        Err(AbiError::Block(next)) => {
+            state.blocked = Some(next);
+            Ok(None)
+        }
+        Err(AbiError::Pending) => {
+            state.blocked = Some(k);
+            Ok(None)
+        }
+        Err(AbiError::Exit(code)) => Err(exit_error(code).unwrap_or_else(|| GuestError {
+            kind: GuestErrorKind::Exit,
+            message: "the guest exited".to_string(),
+        })),
+        Err(AbiError::Trap(why)) => Err(trap_error(state, why, false)),
+        Ok(()) => Ok(Some(0)),
+        Err(AbiError::Status(status)) => Ok(Some(status as u32)),
+        Err(AbiError::Errno(errno)) => Ok(Some(errno as u32)),
+    }
+}
+
+/// The CPU-time or wall-time limit, once passed.
+pub(crate) fn time_limit_error(state: &State) -> Option<GuestError> {
+    let limits = &state.config.limits;
+    let cpu_ms = state.cpu.spent_ms();
+    if cpu_ms > limits.cpu_ms as f64 {
+        return Some(GuestError {
+            kind: GuestErrorKind::CpuLimit,
+            message: format!(
+                "the guest ran for {:.0} ms of CPU time, over the {} ms limit (limits.cpu_ms)",
+                cpu_ms, limits.cpu_ms
+            ),
+        });
+    }
+    if state.now_ms() > limits.wall_ms as f64 {
+        return Some(GuestError {
+            kind: GuestErrorKind::WallTimeLimit,
+            message: format!("the request took longer than the {} ms wall-time limit (limits.wall_ms)", limits.wall_ms),
+        });
+    }
+    None
+}
+
+/// Names a trap as a person would: a heap or stack limit, a panic, or the trap itself.
+pub(crate) fn trap_error(state: &State, message: String, stack_overflow: bool) -> GuestError {
+    if let Some(wanted) = state.heap.refused {
+        return GuestError {
+            kind: GuestErrorKind::HeapLimit,
+            message: format!(
+                "the guest's heap reached the {} MB limit (limits.heap_mb): it asked to grow to {} MB, was refused, then stopped ({message})",
+                state.config.limits.heap_mb,
+                wanted.div_ceil(1 << 20)
+            ),
+        };
+    }
+    if stack_overflow {
+        return GuestError { kind: GuestErrorKind::StackOverflow, message: format!("the guest overflowed its stack ({message})") };
+    }
+    let stderr = String::from_utf8_lossy(&state.stderr);
+    if let Some(panic) = panic_message(&stderr) {
+        return GuestError { kind: GuestErrorKind::Panic, message: format!("the guest panicked: {panic}") };
+    }
+    GuestError { kind: GuestErrorKind::Trap, message: format!("the guest trapped: {message}") }
+}
+
+/// The outcome of a run, from its state: the same for every engine. `memory_bytes` is the
+/// guest memory's size at the end, if it has one.
+pub(crate) fn outcome(state: &mut State, error: Option<GuestError>, fuel: u64, memory_bytes: Option<usize>) -> Outcome {
+    let peak_heap_bytes = memory_bytes.map_or(0, |bytes| bytes.max(state.heap.peak_bytes));
+    state.blocked = None;
+    let wall_ms = state.now_ms();
+    // A guest that ends normally without closing its streaming body ends the response.
+    if error.is_none() && state.response.streaming && !state.response.finished {
+        let body_bytes = state.response.body.len();
+        state.trace(EventKind::ResponseFinished { body_bytes });
+    }
+    let mut responses = core::mem::take(&mut state.served);
+    responses.push(core::mem::take(&mut state.response));
+    let mut responses = responses.into_iter().map(|out| match out.head {
+        Some(head) => ServedResponse { response: head, body: out.body },
+        // Production answers 500 when the guest ends without a response, failed or not.
+        None => ServedResponse { response: ResponseHead { status: 500, ..ResponseHead::default() }, body: Vec::new() },
+    });
+    let ServedResponse { response, body } = responses.next().expect("the first request's response is always there");
+    let next_responses = responses.collect();
+    let trace = core::mem::take(&mut state.trace);
+    Outcome {
+        response,
+        body,
+        next_responses,
+        error,
+        stdout: core::mem::take(&mut state.stdout),
+        stderr: core::mem::take(&mut state.stderr),
+        stdout_times: core::mem::take(&mut state.stdout_times),
+        stderr_times: core::mem::take(&mut state.stderr_times),
+        logs: core::mem::take(&mut state.logs),
+        stats: Stats {
+            wall_ms,
+            cpu_ms: state.cpu.spent_ms(),
+            fuel,
+            peak_heap_bytes,
+            hostcalls: trace.total_hostcalls(),
+        },
+        trace,
+    }
 }

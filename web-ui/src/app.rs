@@ -12,7 +12,7 @@ use web_sys::{MessageEvent, Worker};
 use yew::prelude::*;
 
 use crate::components::{CacheInspector, ConfigEditor, KvEditor, LogsView, ModulePanel, RequestComposer, ResponseView, TraceView};
-use crate::protocol::{FromWorker, ModuleSummary, RequestSpec, RunReport, StoreEdit, StoresView, ToWorker};
+use crate::protocol::{EngineChoice, FromWorker, ModuleSummary, RequestSpec, RunReport, StoreEdit, StoresView, ToWorker};
 
 /// An example guest, as `examples/examples.json` lists it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -111,6 +111,10 @@ pub struct State {
     pub stores_saved: bool,
     /// Whether the browser promised to keep the saved stores (`navigator.storage.persist()`).
     pub storage_persisted: Option<bool>,
+    /// Which engine runs the guest (the setting; the report says which one did).
+    pub engine: EngineChoice,
+    /// While the browser's engine runs the guest: (how often it resumed, its CPU ms left).
+    pub watchdog: Option<(u64, f64)>,
 }
 
 pub enum Action {
@@ -124,6 +128,7 @@ pub enum Action {
     Started,
     Cancelled,
     StoragePersisted(bool),
+    Engine(EngineChoice),
 }
 
 impl Reducible for State {
@@ -133,6 +138,7 @@ impl Reducible for State {
         let mut state = (*self).clone();
         match action {
             Action::Examples(examples) => state.examples = examples,
+            Action::Engine(engine) => state.engine = engine,
             Action::Select(name) => {
                 if let Some(example) = state.examples.iter().find(|e| e.name == name) {
                     state.request = RequestDraft::from_example(&example.request);
@@ -149,7 +155,10 @@ impl Reducible for State {
             Action::ConfigText(text) => state.config_text = text,
             Action::Request(request) => state.request = request,
             Action::Started => state.run = RunState::Running { head: None, body: Vec::new() },
-            Action::Cancelled => state.run = RunState::Cancelled,
+            Action::Cancelled => {
+                state.run = RunState::Cancelled;
+                state.watchdog = None;
+            }
             Action::StoragePersisted(granted) => state.storage_persisted = Some(granted),
             Action::Worker(message) => match message {
                 FromWorker::Ready => {}
@@ -165,8 +174,18 @@ impl Reducible for State {
                         body.extend_from_slice(&bytes);
                     }
                 }
-                FromWorker::Done { report } => state.run = RunState::Done(Box::new(report)),
-                FromWorker::RunFailed { message } => state.run = RunState::Failed(message),
+                FromWorker::Done { report } => {
+                    state.run = RunState::Done(Box::new(report));
+                    state.watchdog = None;
+                }
+                FromWorker::RunFailed { message } => {
+                    state.run = RunState::Failed(message);
+                    state.watchdog = None;
+                }
+                FromWorker::GuestRunning { cpu_left_ms } => {
+                    let generation = state.watchdog.map_or(0, |(g, _)| g + 1);
+                    state.watchdog = cpu_left_ms.map(|ms| (generation, ms));
+                }
                 FromWorker::Stores { view, saved, error } => {
                     state.stores = Some(view);
                     state.stores_saved = saved;
@@ -269,6 +288,19 @@ async fn fetch_with_progress(url: &str, on_progress: impl Fn(usize, Option<usize
 }
 
 const CONFIG_KEY: &str = "edgeplay.config.";
+/// Why a run on the browser's engine was ended from the page.
+const BROWSER_CPU_LIMIT: &str = "cpu_limit: the guest ran past its CPU-time limit (limits.cpu_ms) on the browser's engine \
+    without calling the host. That engine cannot pause a guest (it counts no fuel), so the worker was ended and \
+    restarted. Choose the wasmi engine to see how far it got.";
+/// The engine setting, remembered across visits.
+const ENGINE_KEY: &str = "edgeplay.engine";
+
+fn saved_engine() -> EngineChoice {
+    match local_storage().and_then(|s| s.get_item(ENGINE_KEY).ok().flatten()).as_deref() {
+        Some("wasmi") => EngineChoice::Wasmi,
+        _ => EngineChoice::Browser,
+    }
+}
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -292,6 +324,8 @@ pub fn app() -> Html {
         stores_error: None,
         stores_saved: true,
         storage_persisted: None,
+        engine: saved_engine(),
+        watchdog: None,
     });
     let link: Rc<RefCell<Option<WorkerLink>>> = use_mut_ref(|| None);
 
@@ -428,23 +462,24 @@ pub fn app() -> Html {
         let request = state.request.clone();
         let valid_config = valid_config.clone();
         let ready = matches!(state.module, ModuleState::Loaded(_));
+        let engine = state.engine;
         Callback::from(move |_| {
             if !ready {
                 return;
             }
             if let Some(link) = link.borrow().as_ref() {
                 dispatch.dispatch(Action::Started);
-                link.worker.send(&ToWorker::Run { config: valid_config.borrow().clone(), request: request.spec() });
+                link.worker.send(&ToWorker::Run { config: valid_config.borrow().clone(), request: request.spec(), engine });
             }
         })
     };
 
     // Cancel ends the worker at once, whatever the guest is doing, and starts a fresh one.
-    let on_cancel = {
+    let restart_worker = {
         let link = link.clone();
         let dispatch = state.dispatcher();
         let config = valid_config.clone();
-        Callback::from(move |_| {
+        Callback::from(move |then: Action| {
             let mut slot = link.borrow_mut();
             let Some(old) = slot.take() else { return };
             old.worker.terminate();
@@ -455,9 +490,25 @@ pub fn app() -> Html {
                 worker.send(&ToWorker::Load { name: name.clone(), wasm: ByteBuf::from(bytes.to_vec()), config: config.borrow().clone() });
             }
             *slot = Some(WorkerLink { worker, module: old.module });
-            dispatch.dispatch(Action::Cancelled);
+            dispatch.dispatch(then);
         })
     };
+    let on_cancel = restart_worker.reform(|_| Action::Cancelled);
+
+    // The browser's engine cannot pause a guest: one that runs past the CPU time it has left
+    // without calling the host (the worker checks at each hostcall) is stopped by ending the
+    // worker. The margin covers time spent in hostcalls, which is not the guest's CPU time.
+    {
+        let restart_worker = restart_worker.clone();
+        use_effect_with(state.watchdog, move |watchdog| {
+            let timer = watchdog.map(|(_, cpu_left_ms)| {
+                gloo_timers::callback::Timeout::new((cpu_left_ms * 1.5 + 1_000.0) as u32, move || {
+                    restart_worker.emit(Action::Worker(FromWorker::RunFailed { message: BROWSER_CPU_LIMIT.to_string() }))
+                })
+            });
+            move || drop(timer)
+        });
+    }
 
     // Edits from the stores panels go to the worker, which owns the stores.
     let on_store_edit = {
@@ -486,6 +537,18 @@ pub fn app() -> Html {
         Callback::from(move |draft| dispatch.dispatch(Action::Request(draft)))
     };
 
+    let on_engine = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |event: Event| {
+            let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+            let engine = if select.value() == "browser" { EngineChoice::Browser } else { EngineChoice::Wasmi };
+            if let Some(storage) = local_storage() {
+                let _ = storage.set_item(ENGINE_KEY, &select.value());
+            }
+            dispatch.dispatch(Action::Engine(engine));
+        })
+    };
+
     let running = matches!(state.run, RunState::Running { .. });
     html! {
         <div class="app">
@@ -501,6 +564,13 @@ pub fn app() -> Html {
                         (true, None) => "Stores saved in this browser",
                     } }
                 </span>
+                <label class="small muted" title="The browser's own engine is faster but counts no fuel: a guest that never calls the host is stopped by restarting the worker">
+                    { "Engine " }
+                    <select id="engine-setting" onchange={on_engine}>
+                        <option value="wasmi" selected={state.engine == EngineChoice::Wasmi}>{ "wasmi (interpreter)" }</option>
+                        <option value="browser" selected={state.engine == EngineChoice::Browser}>{ "the browser's (JSPI), when it can" }</option>
+                    </select>
+                </label>
                 <button id="reset-stores" class="small" title="Return KV stores and the cache to the config's initial values"
                     onclick={on_store_edit.reform(|_| StoreEdit::Reset)}>{ "Reset stores" }</button>
             </header>

@@ -5,5 +5,6 @@
 pub mod app;
 pub mod components;
 pub mod io;
+mod jspi;
 pub mod protocol;
 pub mod worker;

@@ -11,8 +11,10 @@ use futures_util::StreamExt;
 use host_core::stores::kv::{check_key, Insert, KvError};
 use host_core::Platform as _;
 use host_core::trace::EventKind;
+use host_core::http::ResponseHead;
 use host_core::{
-    Change, CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoResult, Outcome, Session, SharedStores, Step, Stores,
+    BridgeSession, Change, CompileOptions, Config, DownstreamRequest, GuestModule, IoKind, IoRequest, IoResult, Outcome, Session,
+    SharedStores, Step, Stores,
 };
 use serde_bytes::ByteBuf;
 use wasm_bindgen::prelude::*;
@@ -21,8 +23,10 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::io::idb::Db;
 use crate::io::{fetch, platform::BrowserPlatform};
+use crate::jspi;
 use crate::protocol::{
-    CacheDecision, CachedObject, FromWorker, KvOperation, GuestFailure, ModuleSummary, RequestSpec, RunReport, RunStats, StoreEdit, StoresView,
+    CacheDecision, CachedObject, EngineChoice, FromWorker, GuestFailure, KvOperation, ModuleSummary, RequestSpec, RunReport, RunStats, StoreEdit,
+    StoresView,
     ToWorker, TraceRow,
 };
 
@@ -32,7 +36,15 @@ const FUEL_SLICE: u64 = 2_000_000;
 const YIELD_EVERY_MS: f64 = 50.0;
 
 struct Worker {
-    module: Option<(String, Rc<GuestModule>)>,
+    module: Option<Loaded>,
+}
+
+/// The module runs use: compiled for wasmi (which also checks and plans its imports) and, where
+/// the browser can suspend wasm, for the browser's own engine.
+struct Loaded {
+    module: Rc<GuestModule>,
+    /// Resolves to the `WebAssembly.Module` (rejects with why it could not compile).
+    browser: Option<js_sys::Promise>,
 }
 
 /// KV stores and the cache, shared by every run in this worker, and where they are saved.
@@ -207,7 +219,7 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-fn post(message: &FromWorker) {
+pub(crate) fn post(message: &FromWorker) {
     match serde_wasm_bindgen::to_value(message) {
         Ok(value) => {
             let _ = scope().post_message(&value);
@@ -228,16 +240,20 @@ fn listen() {
     let worker = Rc::new(RefCell::new(Worker { module: None }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-            Ok(ToWorker::Load { name, wasm, config }) => load(&worker, name, &wasm, &config),
-            Ok(ToWorker::Run { config, request }) => {
-                let module = worker.borrow().module.as_ref().map(|(_, m)| m.clone());
-                match module {
-                    Some(module) => wasm_bindgen_futures::spawn_local(run(module, config, request)),
+            Ok(ToWorker::Load { name, wasm, config }) => load(&worker, name, &wasm, &js_bytes(&event), &config),
+            Ok(ToWorker::Run { config, request, engine }) => {
+                let loaded = worker.borrow().module.as_ref().map(|l| (l.module.clone(), l.browser.clone()));
+                match loaded {
+                    Some((module, browser)) => {
+                        let browser = browser.filter(|_| engine == EngineChoice::Browser);
+                        wasm_bindgen_futures::spawn_local(run(module, browser, engine, config, request))
+                    }
                     None => post(&FromWorker::RunFailed { message: "no module is loaded".into() }),
                 }
             }
-            Ok(ToWorker::Bench { wasm, config, request, warm_runs }) => {
-                wasm_bindgen_futures::spawn_local(bench(wasm.into_vec(), config, request, warm_runs))
+            Ok(ToWorker::Bench { wasm, config, request, warm_runs, engine }) => {
+                let bytes = js_bytes(&event);
+                wasm_bindgen_futures::spawn_local(bench(wasm.into_vec(), bytes, engine, config, request, warm_runs))
             }
             Ok(ToWorker::Stores { config, edit }) => wasm_bindgen_futures::spawn_local(edit_stores(config, edit)),
             Err(e) => web_sys::console::error_1(&format!("unreadable message: {e}").into()),
@@ -248,7 +264,20 @@ fn listen() {
     post(&FromWorker::Ready);
 }
 
-fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], config: &str) {
+/// The message's module bytes as the JS `Uint8Array` they arrived in: the browser's engine
+/// compiles them from there, with no copy through Rust.
+fn js_bytes(event: &MessageEvent) -> js_sys::Uint8Array {
+    js_sys::Reflect::get(&event.data(), &"wasm".into()).map(JsCast::unchecked_into).unwrap_or_else(|_| js_sys::Uint8Array::new_with_length(0))
+}
+
+/// Compiles for the browser's engine in the background; `None` where it cannot suspend wasm.
+fn compile_for_browser(bytes: js_sys::Uint8Array) -> Option<js_sys::Promise> {
+    jspi::available().then(|| {
+        wasm_bindgen_futures::future_to_promise(async move { jspi::compile(&bytes).await.map(JsValue::from).map_err(JsValue::from) })
+    })
+}
+
+fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], js_wasm: &js_sys::Uint8Array, config: &str) {
     // The config decides how unknown imports link; a config that does not parse yet must not
     // stop the module from loading.
     let config = Config::from_json(config).ok();
@@ -270,7 +299,8 @@ fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], config: &str) {
                     .collect(),
                 compile_ms: now() - started,
             };
-            worker.borrow_mut().module = Some((name, Rc::new(module)));
+            let browser = compile_for_browser(js_wasm.clone());
+            worker.borrow_mut().module = Some(Loaded { module: Rc::new(module), browser });
             post(&FromWorker::Loaded { info: summary });
             if let Some(config) = config {
                 post_stores(&stores_for(&config), None);
@@ -280,7 +310,7 @@ fn load(worker: &Rc<RefCell<Worker>>, name: String, wasm: &[u8], config: &str) {
     }
 }
 
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     use host_core::Platform;
     BrowserPlatform.monotonic_ms()
 }
@@ -306,7 +336,7 @@ fn producer(wasm: &[u8]) -> Option<String> {
     })
 }
 
-async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
+async fn run(module: Rc<GuestModule>, browser: Option<js_sys::Promise>, engine: EngineChoice, config: String, spec: RequestSpec) {
     let config = match Config::from_json(&config) {
         Ok(config) => Arc::new(config),
         Err(e) => return post(&FromWorker::RunFailed { message: format!("config: {e}") }),
@@ -319,20 +349,58 @@ async fn run(module: Rc<GuestModule>, config: String, spec: RequestSpec) {
         client_ip: spec.client_ip.filter(|ip| !ip.is_empty()),
     };
     let stores = stores_for(&config);
-    let session = match module.start(config.clone(), request, Arc::new(BrowserPlatform), stores.clone()) {
-        Ok(session) => session,
+    let mut dropped = BTreeMap::new();
+    let (outcome, engine) = match run_on(&module, browser, engine, config, request, stores.clone(), &mut dropped).await {
+        Ok(ran) => ran,
         Err(message) => return post(&FromWorker::RunFailed { message }),
     };
-    let mut dropped = BTreeMap::new();
-    let outcome = drive(session, &mut dropped).await;
     let mut report = report(outcome, &dropped);
+    report.engine = engine;
     report.persist_error = persist(&stores).await.err();
     post_stores(&stores, None);
     post(&FromWorker::Done { report });
 }
 
+/// Runs one request on the engine chosen: the outcome and the engine's name for the page.
+async fn run_on(
+    module: &GuestModule,
+    browser: Option<js_sys::Promise>,
+    engine: EngineChoice,
+    config: Arc<Config>,
+    request: DownstreamRequest,
+    stores: SharedStores,
+    dropped: &mut BTreeMap<u32, Vec<String>>,
+) -> Result<(Outcome, String), String> {
+    // Only wasmi counts fuel: a fuel limit keeps the run there.
+    let browser = browser.filter(|_| config.limits.fuel.is_none());
+    if let Some(compiled) = browser {
+        let compiled: js_sys::WebAssembly::Module =
+            wasm_bindgen_futures::JsFuture::from(compiled).await.map_err(|e| e.as_string().unwrap_or_default())?.unchecked_into();
+        let session = module.start_bridged(config, request, Arc::new(BrowserPlatform), stores);
+        let outcome = jspi::run(&compiled, session, dropped, &mut Progress::default()).await?;
+        return Ok((outcome, BROWSER_ENGINE.to_string()));
+    }
+    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform), stores)?;
+    let name = match engine {
+        EngineChoice::Browser if config.limits.fuel.is_some() => "wasmi (limits.fuel is set, and only wasmi counts fuel)",
+        EngineChoice::Browser => "wasmi (this browser cannot suspend WebAssembly on a hostcall: no JSPI)",
+        EngineChoice::Wasmi => "wasmi",
+    };
+    Ok((drive(session, dropped).await, name.to_string()))
+}
+
+/// How the page names the browser's engine: no fuel, and a run over its CPU time that never
+/// calls the host is ended by ending the worker.
+pub const BROWSER_ENGINE: &str = "the browser's engine (JSPI; no fuel: a guest that never calls the host is stopped by ending the worker)";
+
 /// One request start to finish, for the benchmark: the outcome's status and body.
-async fn bench_request(module: &GuestModule, config: &Arc<Config>, spec: &RequestSpec) -> Result<(u16, Vec<u8>), String> {
+async fn bench_request(
+    module: &GuestModule,
+    browser: Option<js_sys::Promise>,
+    engine: EngineChoice,
+    config: &Arc<Config>,
+    spec: &RequestSpec,
+) -> Result<(u16, Vec<u8>), String> {
     let request = DownstreamRequest {
         method: spec.method.clone(),
         url: spec.url.clone(),
@@ -340,26 +408,33 @@ async fn bench_request(module: &GuestModule, config: &Arc<Config>, spec: &Reques
         body: spec.body.to_vec(),
         client_ip: None,
     };
-    let session = module.start(config.clone(), request, Arc::new(BrowserPlatform), Stores::shared(config))?;
-    let outcome = drive(session, &mut BTreeMap::new()).await;
+    let stores = Stores::shared(config);
+    let (outcome, _) = run_on(module, browser, engine, config.clone(), request, stores, &mut BTreeMap::new()).await?;
     match outcome.error {
         Some(error) => Err(error.message),
         None => Ok((outcome.response.status, outcome.body)),
     }
 }
 
-async fn bench(wasm: Vec<u8>, config: String, spec: RequestSpec, warm_runs: u32) {
+async fn bench(wasm: Vec<u8>, js_wasm: js_sys::Uint8Array, engine: EngineChoice, config: String, spec: RequestSpec, warm_runs: u32) {
     let result = async {
         let config = Arc::new(Config::from_json(&config).map_err(|e| e.to_string())?);
         let started = now();
         let module = GuestModule::compile(&wasm, &CompileOptions::from_config(&config)).map_err(|e| e.to_string())?;
+        let browser = if engine == EngineChoice::Browser { compile_for_browser(js_wasm) } else { None };
+        if let Some(compiled) = &browser {
+            wasm_bindgen_futures::JsFuture::from(compiled.clone()).await.map_err(|e| e.as_string().unwrap_or_default())?;
+        }
         let compile_ms = now() - started;
-        let (status, body) = bench_request(&module, &config, &spec).await?;
+        let (status, body) = bench_request(&module, browser.clone(), engine, &config, &spec).await?;
         let first_ms = now() - started;
         let mut warm = Vec::new();
         for _ in 0..warm_runs.max(1) {
+            // Requests in the page come seconds apart: let work the last one left for idle time
+            // (the browser engine's next instance) happen before the clock starts.
+            gloo_timers::future::TimeoutFuture::new(0).await;
             let started = now();
-            bench_request(&module, &config, &spec).await?;
+            bench_request(&module, browser.clone(), engine, &config, &spec).await?;
             warm.push(now() - started);
         }
         warm.sort_by(f64::total_cmp);
@@ -380,28 +455,13 @@ async fn bench(wasm: Vec<u8>, config: String, spec: RequestSpec, warm_runs: u32)
 /// future and reports on a channel; the guest waits on that channel when it blocks.
 async fn drive(mut session: Session, dropped: &mut BTreeMap<u32, Vec<String>>) -> Outcome {
     let (done_tx, mut done_rx) = mpsc::unbounded::<(u32, IoResult)>();
-    let mut head_sent = false;
+    let mut progress = Progress::default();
     let mut last_yield = now();
     loop {
         match session.step(FUEL_SLICE) {
-            Step::Io(op) => {
-                let done_tx = done_tx.clone();
-                if let IoKind::Fetch(request) = &op.kind {
-                    dropped.insert(op.id, fetch::dropped_headers(request));
-                }
-                wasm_bindgen_futures::spawn_local(async move {
-                    let result = match op.kind {
-                        IoKind::Fetch(request) => IoResult::Fetched(fetch::fetch(request).await),
-                        IoKind::Sleep { ms } => {
-                            gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
-                            IoResult::Slept
-                        }
-                    };
-                    let _ = done_tx.unbounded_send((op.id, result));
-                });
-            }
+            Step::Io(op) => start_io(op, done_tx.clone(), dropped),
             Step::Blocked => {
-                report_progress(&mut session, &mut head_sent);
+                progress.report(&mut session);
                 let wait = session.wall_time_left_ms().min(u32::MAX as f64) as u32;
                 let timeout = gloo_timers::future::TimeoutFuture::new(wait);
                 // Nothing by the wall-time limit: the next step reports it.
@@ -417,7 +477,7 @@ async fn drive(mut session: Session, dropped: &mut BTreeMap<u32, Vec<String>>) -
             }
             Step::Yield => {
                 if now() - last_yield > YIELD_EVERY_MS {
-                    report_progress(&mut session, &mut head_sent);
+                    progress.report(&mut session);
                     gloo_timers::future::TimeoutFuture::new(0).await;
                     while let Ok((id, result)) = done_rx.try_recv() {
                         session.complete(id, result);
@@ -430,16 +490,64 @@ async fn drive(mut session: Session, dropped: &mut BTreeMap<u32, Vec<String>>) -
     }
 }
 
+/// Starts one I/O operation as its own future, which reports on `done` when it completes.
+pub(crate) fn start_io(op: IoRequest, done: mpsc::UnboundedSender<(u32, IoResult)>, dropped: &mut BTreeMap<u32, Vec<String>>) {
+    if let IoKind::Fetch(request) = &op.kind {
+        dropped.insert(op.id, fetch::dropped_headers(request));
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = match op.kind {
+            IoKind::Fetch(request) => IoResult::Fetched(fetch::fetch(request).await),
+            IoKind::Sleep { ms } => {
+                gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
+                IoResult::Slept
+            }
+        };
+        let _ = done.unbounded_send((op.id, result));
+    });
+}
+
+/// A running request's response as the page has seen it so far.
+pub(crate) trait Streams {
+    fn response_head(&self) -> Option<&ResponseHead>;
+    fn take_streamed(&mut self) -> Vec<u8>;
+}
+
+impl Streams for Session {
+    fn response_head(&self) -> Option<&ResponseHead> {
+        Session::response_head(self)
+    }
+    fn take_streamed(&mut self) -> Vec<u8> {
+        Session::take_streamed(self)
+    }
+}
+
+impl Streams for BridgeSession {
+    fn response_head(&self) -> Option<&ResponseHead> {
+        BridgeSession::response_head(self)
+    }
+    fn take_streamed(&mut self) -> Vec<u8> {
+        BridgeSession::take_streamed(self)
+    }
+}
+
 /// Sends the response head and new body bytes while the guest is still running.
-fn report_progress(session: &mut Session, head_sent: &mut bool) {
-    if let Some(head) = session.response_head() {
-        if !*head_sent {
-            *head_sent = true;
-            post(&FromWorker::Head { status: head.status, headers: text_headers(head.headers.iter()), at_ms: now() });
-        }
-        let bytes = session.take_streamed();
-        if !bytes.is_empty() {
-            post(&FromWorker::Chunk { bytes: ByteBuf::from(bytes) });
+#[derive(Default)]
+pub(crate) struct Progress {
+    head_sent: bool,
+}
+
+impl Progress {
+    pub(crate) fn report(&mut self, session: &mut impl Streams) {
+        if let Some(head) = session.response_head() {
+            if !self.head_sent {
+                self.head_sent = true;
+                post(&FromWorker::Head { status: head.status, headers: text_headers(head.headers.iter()), at_ms: now() });
+            }
+            let bytes = session.take_streamed();
+            if !bytes.is_empty() {
+                post(&FromWorker::Chunk { bytes: ByteBuf::from(bytes) });
+            }
         }
     }
 }
@@ -538,5 +646,6 @@ fn report(outcome: Outcome, dropped: &BTreeMap<u32, Vec<String>>) -> RunReport {
         cache,
         kv,
         persist_error: None,
+        engine: String::new(),
     }
 }

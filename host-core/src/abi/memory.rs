@@ -4,44 +4,96 @@
 //! pointer is the guest's mistake and gets INVAL, never a host panic.
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::OnceCell;
 
 use super::AbiError;
 use crate::status::Status;
 
-/// A guest's linear memory, borrowed for the duration of one hostcall.
+/// A guest's linear memory, reached for the duration of one hostcall: borrowed as a slice when
+/// the host owns it (wasmi), or through [`ExternalMemory`] when it does not (the browser's own
+/// engine runs the guest, and its memory lives outside the host's).
 pub struct GuestMemory<'a> {
-    bytes: &'a mut [u8],
+    backing: Backing<'a>,
+}
+
+enum Backing<'a> {
+    Slice(&'a mut [u8]),
+    /// Reads are copied out range by range and kept until the hostcall ends, so `slice` and
+    /// `str` can lend them like borrowed memory.
+    External(&'a mut dyn ExternalMemory, Copies),
+}
+
+/// Guest memory the host cannot borrow: it copies just the ranges a hostcall touches.
+pub trait ExternalMemory {
+    fn size_bytes(&self) -> usize;
+    /// Copies `out.len()` bytes from `at`; the caller has checked the range.
+    fn read(&self, at: u32, out: &mut [u8]);
+    /// Copies `data` to `at`; the caller has checked the range.
+    fn write(&mut self, at: u32, data: &[u8]);
+}
+
+/// Bytes copied out of external memory during one hostcall: an append-only chain, so each copy
+/// can be lent for as long as the memory is (only shared borrows of `GuestMemory` are needed).
+#[derive(Default)]
+struct Copies {
+    bytes: OnceCell<Vec<u8>>,
+    next: OnceCell<alloc::boxed::Box<Copies>>,
+}
+
+impl Copies {
+    fn keep(&self, bytes: Vec<u8>) -> &[u8] {
+        let mut node = self;
+        while node.bytes.get().is_some() {
+            node = node.next.get_or_init(Default::default);
+        }
+        node.bytes.get_or_init(|| bytes)
+    }
 }
 
 impl<'a> GuestMemory<'a> {
     pub fn new(bytes: &'a mut [u8]) -> Self {
-        GuestMemory { bytes }
+        GuestMemory { backing: Backing::Slice(bytes) }
+    }
+
+    pub fn external(memory: &'a mut dyn ExternalMemory) -> Self {
+        GuestMemory { backing: Backing::External(memory, Copies::default()) }
     }
 
     /// The memory's current size: what the guest's heap occupies.
     pub fn size_bytes(&self) -> usize {
-        self.bytes.len()
+        match &self.backing {
+            Backing::Slice(bytes) => bytes.len(),
+            Backing::External(memory, _) => memory.size_bytes(),
+        }
     }
 
     fn range(&self, ptr: u32, len: u32) -> Result<core::ops::Range<usize>, AbiError> {
         let start = ptr as usize;
         let end = start.checked_add(len as usize).ok_or(Status::Inval)?;
-        if end > self.bytes.len() {
+        if end > self.size_bytes() {
             return Err(Status::Inval.into());
         }
         Ok(start..end)
     }
 
+    /// INVAL unless `ptr..ptr+len` lies inside the memory.
+    pub fn check(&self, ptr: u32, len: u32) -> Result<(), AbiError> {
+        self.range(ptr, len).map(drop)
+    }
+
     /// The guest bytes at `ptr..ptr+len`.
     pub fn slice(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
         let range = self.range(ptr, len)?;
-        Ok(&self.bytes[range])
-    }
-
-    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], AbiError> {
-        let range = self.range(ptr, len)?;
-        Ok(&mut self.bytes[range])
+        match &self.backing {
+            Backing::Slice(bytes) => Ok(&bytes[range]),
+            Backing::External(memory, copies) => {
+                let mut out = vec![0; range.len()];
+                memory.read(ptr, &mut out);
+                Ok(copies.keep(out))
+            }
+        }
     }
 
     pub fn bytes(&self, ptr: u32, len: u32) -> Result<Vec<u8>, AbiError> {
@@ -58,7 +110,11 @@ impl<'a> GuestMemory<'a> {
     }
 
     pub fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), AbiError> {
-        self.slice_mut(ptr, data.len() as u32)?.copy_from_slice(data);
+        let range = self.range(ptr, u32::try_from(data.len()).map_err(|_| Status::Inval)?)?;
+        match &mut self.backing {
+            Backing::Slice(bytes) => bytes[range].copy_from_slice(data),
+            Backing::External(memory, _) => memory.write(ptr, data),
+        }
         Ok(())
     }
 

@@ -139,29 +139,45 @@ impl fmt::Display for Suspend {
 
 impl wasmi::errors::HostError for Suspend {}
 
-/// Turns a hostcall's result into what wasmi returns to the guest (or the suspension).
-pub(crate) fn finish_call(state: &mut State, result: AbiResult) -> Result<u32, wasmi::Error> {
+/// Turns a hostcall's result into the code the guest sees, or the suspension.
+pub(crate) fn settle(state: &mut State, result: AbiResult) -> Result<u32, Suspend> {
     let code = match result {
         Ok(()) => 0,
         Err(AbiError::Status(status)) => status as u32,
         Err(AbiError::Errno(errno)) => errno as u32,
         Err(AbiError::Block(k)) => {
             state.blocked = Some(k);
-            return Err(wasmi::Error::host(Suspend::Blocked));
+            return Err(Suspend::Blocked);
         }
-        Err(AbiError::Exit(code)) => return Err(wasmi::Error::host(Suspend::Exit(code))),
-        Err(AbiError::Trap(why)) => return Err(wasmi::Error::host(Suspend::Trap(why))),
-        Err(AbiError::Pending) => {
-            return Err(wasmi::Error::host(Suspend::Trap("host bug: a hostcall waited without a continuation".into())))
-        }
+        Err(AbiError::Exit(code)) => return Err(Suspend::Exit(code)),
+        Err(AbiError::Trap(why)) => return Err(Suspend::Trap(why)),
+        Err(AbiError::Pending) => return Err(Suspend::Trap("host bug: a hostcall waited without a continuation".into())),
     };
     if state.io.has_queued() {
-        return Err(wasmi::Error::host(Suspend::Ready(code)));
+        return Err(Suspend::Ready(code));
     }
     Ok(code)
 }
 
-/// Runs `f` with the guest's memory and the state, as one hostcall.
+/// Runs `f` as hostcall `module::name` with `mem` and the state: counts it, maps guest memory
+/// faults the way its module reports them, settles the result. The same for every engine.
+pub(crate) fn run_hostcall<'a>(
+    mem: GuestMemory<'a>,
+    state: &'a mut State,
+    (module, name): (&'static str, &'static str),
+    f: impl FnOnce(&mut Cx<'_>) -> AbiResult,
+) -> Result<u32, Suspend> {
+    state.trace.count_hostcall(module, name);
+    let mut cx = Cx { mem, st: state };
+    let result = match f(&mut cx) {
+        // Guest memory faults are INVAL to the Compute ABI and EFAULT to WASI.
+        Err(AbiError::Status(Status::Inval)) if module == wasi::MODULE => Err(Errno::Fault.into()),
+        other => other,
+    };
+    settle(cx.st, result)
+}
+
+/// Runs `f` with the guest's memory and the state, as one hostcall under wasmi.
 fn call(
     caller: &mut Caller<'_, State>,
     (module, name): (&'static str, &'static str),
@@ -173,32 +189,43 @@ fn call(
         ))));
     };
     let (bytes, state) = memory.data_and_store_mut(&mut *caller);
-    state.trace.count_hostcall(module, name);
-    let mut cx = Cx { mem: GuestMemory::new(bytes), st: state };
-    let result = match f(&mut cx) {
-        // Guest memory faults are INVAL to the Compute ABI and EFAULT to WASI.
-        Err(AbiError::Status(Status::Inval)) if module == wasi::MODULE => Err(Errno::Fault.into()),
-        other => other,
-    };
-    finish_call(cx.st, result)
+    run_hostcall(GuestMemory::new(bytes), state, (module, name), f).map_err(wasmi::Error::host)
 }
 
 /// A Rust type that stands for one wasm value type in a hostcall signature.
 pub trait AbiTy: wasmi::WasmTy {
     const VAL: ValType;
+    /// The value from its bits, as an engine that passes every argument as a `u64` holds it.
+    fn from_bits(bits: u64) -> Self;
 }
 impl AbiTy for u32 {
     const VAL: ValType = ValType::I32;
+    fn from_bits(bits: u64) -> Self {
+        bits as u32
+    }
 }
 impl AbiTy for i32 {
     const VAL: ValType = ValType::I32;
+    fn from_bits(bits: u64) -> Self {
+        bits as u32 as i32
+    }
 }
 impl AbiTy for u64 {
     const VAL: ValType = ValType::I64;
+    fn from_bits(bits: u64) -> Self {
+        bits
+    }
 }
 impl AbiTy for i64 {
     const VAL: ValType = ValType::I64;
+    fn from_bits(bits: u64) -> Self {
+        bits as i64
+    }
 }
+
+/// A hostcall called with its arguments as bits (`i32`s zero-extended): how an engine other
+/// than wasmi calls it. Arity is checked against the signature before the call.
+pub type RawHostcall = Box<dyn Fn(&mut Cx<'_>, &[u64]) -> AbiResult + Send + Sync>;
 
 /// One linked hostcall, as the coverage table and the import check see it.
 #[derive(Debug, Clone)]
@@ -208,15 +235,18 @@ pub struct HostcallInfo {
     pub ty: FuncType,
 }
 
-/// Links hostcalls into a wasmi linker and remembers what it linked.
+/// Links hostcalls into a wasmi linker (when given one) and records each, callable without
+/// wasmi, for the browser's own engine.
 pub struct Registry<'l> {
-    pub linker: &'l mut Linker<State>,
+    pub linker: Option<&'l mut Linker<State>>,
     pub linked: Vec<HostcallInfo>,
+    pub calls: Vec<RawHostcall>,
 }
 
 /// A hostcall function of any arity: `fn(&mut Cx, args…) -> AbiResult`.
 pub trait Hostcall<Args>: Copy + Send + Sync + 'static {
     fn link(self, linker: &mut Linker<State>, module: &'static str, name: &'static str);
+    fn raw(self) -> RawHostcall;
     fn ty() -> FuncType;
 }
 
@@ -232,6 +262,14 @@ macro_rules! impl_hostcall {
                         call(&mut caller, (module, name), |cx| self(cx, $($arg),*))
                     })
                     .expect("each hostcall is linked once");
+            }
+            #[allow(unused_variables, unused_mut)]
+            fn raw(self) -> RawHostcall {
+                Box::new(move |cx: &mut Cx<'_>, args: &[u64]| {
+                    let mut args = args.iter().copied();
+                    $(let $arg = $ty::from_bits(args.next().unwrap_or(0));)*
+                    self(cx, $($arg),*)
+                })
             }
             fn ty() -> FuncType {
                 FuncType::new([$($ty::VAL),*], [ValType::I32])
@@ -256,18 +294,26 @@ impl_hostcall!(a: A, b: B, c: C, d: D, e: E, g: G, h: H, i: I, j: J, k: K, l: L,
 
 impl<'l> Registry<'l> {
     pub fn new(linker: &'l mut Linker<State>) -> Self {
-        Registry { linker, linked: Vec::new() }
+        Registry { linker: Some(linker), linked: Vec::new(), calls: Vec::new() }
+    }
+
+    /// Records the hostcalls without linking them anywhere.
+    pub fn recording() -> Registry<'static> {
+        Registry { linker: None, linked: Vec::new(), calls: Vec::new() }
     }
 
     /// Links `proc_exit`, the one import that returns nothing: it never returns at all.
     pub fn exit(&mut self, module: &'static str, name: &'static str) {
-        self.linker
-            .func_wrap(module, name, |mut caller: Caller<'_, State>, code: i32| -> Result<(), wasmi::Error> {
-                caller.data_mut().trace.count_hostcall("wasi_snapshot_preview1", "proc_exit");
-                Err(wasmi::Error::host(Suspend::Exit(code)))
-            })
-            .expect("each hostcall is linked once");
+        if let Some(linker) = self.linker.as_deref_mut() {
+            linker
+                .func_wrap(module, name, |mut caller: Caller<'_, State>, code: i32| -> Result<(), wasmi::Error> {
+                    caller.data_mut().trace.count_hostcall("wasi_snapshot_preview1", "proc_exit");
+                    Err(wasmi::Error::host(Suspend::Exit(code)))
+                })
+                .expect("each hostcall is linked once");
+        }
         self.linked.push(HostcallInfo { module, name, ty: FuncType::new([ValType::I32], []) });
+        self.calls.push(Box::new(|_, args| Err(AbiError::Exit(args.first().copied().unwrap_or(0) as u32 as i32))));
     }
 
     /// Links `f` as `module::name`.
@@ -276,16 +322,17 @@ impl<'l> Registry<'l> {
             F::ty()
         }
         let ty = ty_of(&f);
-        f.link(self.linker, module, name);
+        if let Some(linker) = self.linker.as_deref_mut() {
+            f.link(linker, module, name);
+        }
         self.linked.push(HostcallInfo { module, name, ty });
+        self.calls.push(f.raw());
     }
 }
 
 /// Every hostcall we implement, with its signature: for coverage tables.
 pub fn implemented_hostcalls() -> Vec<HostcallInfo> {
-    let engine = wasmi::Engine::default();
-    let mut linker = Linker::new(&engine);
-    let mut registry = Registry::new(&mut linker);
+    let mut registry = Registry::recording();
     link_all(&mut registry);
     registry.linked
 }

@@ -175,8 +175,10 @@ fn clock_time_get(cx: &mut Cx<'_>, id: u32, _precision: u64, time_out: u32) -> A
 
 fn random_get(cx: &mut Cx<'_>, buf: u32, len: u32) -> AbiResult {
     let platform = cx.st.platform.clone();
-    platform.fill_random(cx.mem.slice_mut(buf, len)?);
-    Ok(())
+    cx.mem.check(buf, len)?;
+    let mut random = alloc::vec![0; len as usize];
+    platform.fill_random(&mut random);
+    cx.mem.write(buf, &random)
 }
 
 /// Reads an iovec array: (pointer, length) pairs of 8 bytes each.

@@ -112,9 +112,97 @@ fn start_and_drive(
     Host::new(guest, config).request_observing(request, backends, on_progress)
 }
 
+mod bridged {
+    use std::sync::Arc;
+
+    use host_core::abi::memory::ExternalMemory;
+    use host_core::{Answer, BridgeSession, Config, DownstreamRequest, GuestModule, Outcome, Platform, SharedStores};
+    use wasmi::{Caller, Engine, Linker, Memory, Module, Store, Val};
+
+    struct Slice<'a>(&'a mut [u8]);
+
+    impl ExternalMemory for Slice<'_> {
+        fn size_bytes(&self) -> usize {
+            self.0.len()
+        }
+        fn read(&self, at: u32, out: &mut [u8]) {
+            out.copy_from_slice(&self.0[at as usize..at as usize + out.len()]);
+        }
+        fn write(&mut self, at: u32, data: &[u8]) {
+            self.0[at as usize..at as usize + data.len()].copy_from_slice(data);
+        }
+    }
+
+    struct Guest {
+        session: BridgeSession,
+        memory: Option<Memory>,
+    }
+
+    #[derive(Debug)]
+    struct Stopped;
+    impl std::fmt::Display for Stopped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stopped by the host")
+        }
+    }
+    impl wasmi::errors::HostError for Stopped {}
+
+    pub fn run(
+        module: &GuestModule,
+        wasm: &[u8],
+        config: Arc<Config>,
+        request: DownstreamRequest,
+        platform: Arc<dyn Platform>,
+        stores: SharedStores,
+    ) -> Outcome {
+        let session = module.start_bridged(config, request, platform, stores);
+        let engine = Engine::default();
+        let compiled = Module::new(&engine, wasm).expect("compiles");
+        let mut linker = Linker::<Guest>::new(&engine);
+        for (index, import) in compiled.imports().enumerate() {
+            let wasmi::ExternType::Func(ty) = import.ty() else { panic!("only functions are imported") };
+            linker
+                .func_new(import.module(), import.name(), ty.clone(), move |mut caller: Caller<'_, Guest>, params, results| {
+                    let bits: Vec<u64> = params
+                        .iter()
+                        .map(|value| match value {
+                            Val::I32(v) => *v as u32 as u64,
+                            Val::I64(v) => *v as u64,
+                            other => panic!("unexpected {other:?}"),
+                        })
+                        .collect();
+                    let memory = caller.data().memory.expect("the guest exports its memory");
+                    let (bytes, guest) = memory.data_and_store_mut(&mut caller);
+                    match guest.session.call(index, &bits, &mut Slice(bytes)) {
+                        Answer::Value(code) => {
+                            if let Some(result) = results.first_mut() {
+                                *result = Val::I32(code as i32);
+                            }
+                            Ok(())
+                        }
+                        Answer::Blocked => panic!("this harness cannot suspend: use a guest that does not wait"),
+                        Answer::Stop => Err(wasmi::Error::host(Stopped)),
+                    }
+                })
+                .expect("linked once");
+        }
+        let mut store = Store::new(&engine, Guest { session, memory: None });
+        let instance = linker.instantiate_and_start(&mut store, &compiled).expect("instantiates");
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+        let start = instance.get_typed_func::<(), ()>(&store, "_start").expect("a command");
+        store.data_mut().session.guest_running();
+        let result = start.call(&mut store, ()).map_err(|e| (e.to_string(), false));
+        let memory_bytes = store.data().memory.map(|m| m.data_size(&store));
+        let Guest { mut session, .. } = store.into_data();
+        let error = session.ended(result);
+        session.finish(error, memory_bytes)
+    }
+}
+
 /// One guest with the stores its requests share, and a clock a test can move forward.
 pub struct Host {
     module: GuestModule,
+    wasm: Vec<u8>,
     pub config: Arc<Config>,
     pub stores: SharedStores,
     pub clock: Arc<SteppedClock>,
@@ -123,9 +211,16 @@ pub struct Host {
 impl Host {
     pub fn new(guest: Guest, config: &str) -> Host {
         let config = Config::from_json(config).expect("valid config");
-        let module = GuestModule::compile(&guest_wasm(guest), &CompileOptions::from_config(&config)).expect("compiles");
+        let wasm = guest_wasm(guest);
+        let module = GuestModule::compile(&wasm, &CompileOptions::from_config(&config)).expect("compiles");
         let stores = Stores::shared(&config);
-        Host { module, config: Arc::new(config), stores, clock: Arc::new(SteppedClock::default()) }
+        Host { module, wasm, config: Arc::new(config), stores, clock: Arc::new(SteppedClock::default()) }
+    }
+
+    /// One request through a `BridgeSession`, as the page's JSPI path runs it, with wasmi
+    /// standing in for the browser's engine. Only for guests that never wait on I/O.
+    pub fn request_bridged(&self, request: DownstreamRequest) -> Outcome {
+        bridged::run(&self.module, &self.wasm, self.config.clone(), request, self.clock.clone(), self.stores.clone())
     }
 
     pub fn request(&self, request: DownstreamRequest, backends: impl Backends) -> Outcome {

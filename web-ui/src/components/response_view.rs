@@ -67,10 +67,11 @@ pub fn response_view(props: &Props) -> Html {
             report.body.to_vec(),
             report.error.as_ref().map(|e| format!("{}: {}", e.kind, e.message)),
             format!(
-                "{:.1} ms · CPU {:.1} ms · {} fuel · heap {} · {}",
+                "{:.1} ms · CPU {:.1} ms · {} · heap {} · {}",
                 report.stats.wall_ms,
                 report.stats.cpu_ms,
-                report.stats.fuel,
+                // The browser's engine counts no fuel.
+                if report.engine.starts_with("wasmi") { format!("{} fuel", report.stats.fuel) } else { "no fuel".to_string() },
                 human_bytes(report.stats.peak_heap_bytes),
                 human_bytes(report.body.len())
             ),
@@ -95,6 +96,9 @@ pub fn response_view(props: &Props) -> Html {
         <div class="panel response">
             <div class="panel-title">{ "Response" }<span class="spacer" />
                 <span class="muted small" id="run-state">{ summary }</span></div>
+            if let RunState::Done(report) = &props.run {
+                <div class="muted small" id="run-engine">{ format!("Ran on {}", report.engine) }</div>
+            }
             <div id="response-status" class={class}>
                 { status.map_or("waiting for the response head…".to_string(), |s| format!("{s} {}", reason(s))) }
             </div>
