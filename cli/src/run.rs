@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use host_core::http::ResponseHead;
 use host_core::native::{drive, StdPlatform};
-use host_core::{DownstreamRequest, GuestError, GuestErrorKind, Outcome, Stores};
+use host_core::{DownstreamRequest, GuestError, GuestErrorKind, Outcome};
 
 use crate::backends::Network;
-use crate::state_dir::StateDir;
+use crate::state_dir;
 use crate::{load, report};
 
 #[derive(clap::Args)]
@@ -47,13 +47,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let config = load::config(args.config.as_deref())?;
     let module = load::module(&args.wasm, &config)?;
     let request = downstream_request(&args)?;
-    let (state, stores) = match &args.state {
-        Some(dir) => {
-            let (state, stores) = StateDir::open(dir, &config, args.reset)?;
-            (Some(state), stores)
-        }
-        None => (None, Stores::shared(&config)),
-    };
+    let (state, stores) = state_dir::stores(args.state.as_deref(), &config, args.reset)?;
     let config = Arc::new(config);
     let outcome = match module.start(config.clone(), request, StdPlatform::new(), stores.clone()) {
         Ok(session) => drive(session, Arc::new(Network::new()), |_| {}),

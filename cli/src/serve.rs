@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use host_core::http::ResponseHead;
 use host_core::native::{drive, Backends, StdPlatform};
-use host_core::{Config, DownstreamRequest, GuestModule, Outcome, Session, SharedStores, Stores};
+use host_core::{Config, DownstreamRequest, GuestModule, Outcome, Session, SharedStores};
 
 use crate::backends::Network;
-use crate::state_dir::StateDir;
+use crate::state_dir::{self, StateDir};
 use crate::{load, report};
 
 struct Server {
@@ -33,13 +33,7 @@ pub fn serve(
 ) -> Result<ExitCode, String> {
     let config = load::config(config.as_deref())?;
     let module = load::module(&wasm, &config)?;
-    let (state, stores) = match &state {
-        Some(dir) => {
-            let (state, stores) = StateDir::open(dir, &config, reset)?;
-            (Some(state), stores)
-        }
-        None => (None, Stores::shared(&config)),
-    };
+    let (state, stores) = state_dir::stores(state.as_deref(), &config, reset)?;
     let http =
         tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let server = Arc::new(Server {

@@ -16,6 +16,14 @@ pub struct StateDir {
     writing: Mutex<()>,
 }
 
+/// The stores for a run or a server: kept under `dir` when one is given, else in memory only.
+pub fn stores(dir: Option<&Path>, config: &Config, reset: bool) -> Result<(Option<StateDir>, SharedStores), String> {
+    match dir {
+        Some(dir) => StateDir::open(dir, config, reset).map(|(state, stores)| (Some(state), stores)),
+        None => Ok((None, Stores::shared(config))),
+    }
+}
+
 impl StateDir {
     /// Opens (creating) `dir` and loads the stores: the config's seed with the persisted
     /// records over it. `reset` discards what was persisted.

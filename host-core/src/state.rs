@@ -128,6 +128,27 @@ impl IoTable {
         id
     }
 
+    /// Records send `id`'s result.
+    pub fn set_outcome(&mut self, id: IoId, result: Result<BackendResponse, FetchError>) {
+        if let Some(IoSlot::Fetch { outcome, .. }) = self.slots.get_mut(&id) {
+            *outcome = Some(result);
+        }
+    }
+
+    /// Takes what the readthrough cache was to do with send `id`'s result.
+    pub fn take_cache_role(&mut self, id: IoId) -> CacheRole {
+        match self.slots.get_mut(&id) {
+            Some(IoSlot::Fetch { cache, .. }) => core::mem::take(cache),
+            _ => CacheRole::None,
+        }
+    }
+
+    pub fn set_cache_role(&mut self, id: IoId, role: CacheRole) {
+        if let Some(IoSlot::Fetch { cache, .. }) = self.slots.get_mut(&id) {
+            *cache = role;
+        }
+    }
+
     /// Asks the embedder to perform `kind` for the registered operation `id`.
     pub fn queue(&mut self, id: IoId, kind: IoKind) {
         self.queue.push_back(IoRequest { id, kind });

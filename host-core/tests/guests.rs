@@ -80,6 +80,15 @@ fn proxies_like_the_tutorial(guest: Guest) -> host_core::Outcome {
     out
 }
 
+/// One request through a tutorial proxy whose backend refuses the connection.
+fn proxy_to_a_refusing_backend(guest: Guest) -> host_core::Outcome {
+    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
+    let refuse = |_: host_core::BackendRequest| {
+        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
+    };
+    run_with(guest, config, DownstreamRequest::get("http://localhost/"), refuse)
+}
+
 #[test]
 fn caching_proxy_forwards_with_header_and_rewrites_cache_control() {
     proxies_like_the_tutorial(Guest::CachingProxy);
@@ -87,11 +96,7 @@ fn caching_proxy_forwards_with_header_and_rewrites_cache_control() {
 
 #[test]
 fn caching_proxy_answers_502_when_the_backend_refuses() {
-    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
-    let refuse = |_: host_core::BackendRequest| {
-        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
-    };
-    let out = run_with(Guest::CachingProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
+    let out = proxy_to_a_refusing_backend(Guest::CachingProxy);
     assert_eq!(out.response.status, 502);
     let body = String::from_utf8_lossy(&out.body);
     assert!(body.to_lowercase().contains("connection refused"), "{body}");
@@ -861,11 +866,7 @@ fn js_proxy_example_config_answers_offline_from_the_mock() {
 
 #[test]
 fn js_proxy_answers_502_when_the_backend_refuses() {
-    let config = r#"{ "backends": { "httpme": { "url": "http://127.0.0.1:9" } } }"#;
-    let refuse = |_: host_core::BackendRequest| {
-        Err(FetchError { kind: FetchErrorKind::ConnectionRefused, message: "nothing listens on port 9".into() })
-    };
-    let out = run_with(Guest::JsProxy, config, DownstreamRequest::get("http://localhost/"), refuse);
+    let out = proxy_to_a_refusing_backend(Guest::JsProxy);
     assert_eq!(out.response.status, 502);
     let body = String::from_utf8_lossy(&out.body);
     assert_eq!(body, "backend request failed: NetworkError: Connection refused\n");

@@ -309,47 +309,37 @@ pub(crate) fn complete_fetch(st: &mut State, id: IoId, result: Result<BackendRes
         Ok(resp) => EventKind::BackendResponse { io: id, status: resp.status, body_bytes: resp.body.len() },
         Err(e) => EventKind::BackendError { io: id, error: alloc::format!("{e}") },
     });
-    let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) else { return };
-    let role = core::mem::take(cache);
-    match (&role, &result) {
-        (CacheRole::Fill(fill), Ok(response)) => readthrough::store(st, id, fill, response),
-        (CacheRole::Fill(fill), Err(_)) => readthrough::abandon(st, fill),
+    match (st.io.take_cache_role(id), &result) {
+        (CacheRole::Fill(fill), Ok(response)) => readthrough::store(st, id, &fill, response),
+        (CacheRole::Fill(fill), Err(_)) => readthrough::abandon(st, &fill),
         _ => {}
     }
-    if let Some(IoSlot::Fetch { outcome, .. }) = st.io.slots.get_mut(&id) {
-        *outcome = Some(result);
-    }
+    st.io.set_outcome(id, result);
 }
 
 /// A send's sleep ended: a delayed mock answers, or a collapsed request checks again.
 pub(crate) fn on_sleep_done(st: &mut State, id: IoId) {
-    let Some(IoSlot::Fetch { mock_after_sleep, cache, backend, .. }) = st.io.slots.get_mut(&id) else { return };
+    let Some(IoSlot::Fetch { mock_after_sleep, backend, .. }) = st.io.slots.get_mut(&id) else { return };
     if let Some(mock) = mock_after_sleep.take() {
         return complete_fetch(st, id, Ok(mock_response(&mock)));
     }
-    let CacheRole::Wait { mut fill, request } = core::mem::take(cache) else { return };
     let backend_name = backend.clone();
+    let CacheRole::Wait { mut fill, request } = st.io.take_cache_role(id) else { return };
     match readthrough::retry_wait(st, &mut fill) {
         Retry::StillWaiting => {
-            if let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) {
-                *cache = CacheRole::Wait { fill, request };
-            }
+            st.io.set_cache_role(id, CacheRole::Wait { fill, request });
             st.io.queue(id, IoKind::Sleep { ms: COLLAPSED_POLL_MS });
         }
         Retry::Hit(response, note) => {
             readthrough::trace(st, id, note);
-            if let Some(IoSlot::Fetch { outcome, .. }) = st.io.slots.get_mut(&id) {
-                *outcome = Some(Ok(response));
-            }
+            st.io.set_outcome(id, Ok(response));
         }
         Retry::Fetch => {
-            let config = st.config.clone();
-            let Some(backend) = config.backends.get(&backend_name) else { return };
-            if let Some(IoSlot::Fetch { cache, .. }) = st.io.slots.get_mut(&id) {
-                *cache = if fill.leader { CacheRole::Fill(fill) } else { CacheRole::None };
-            }
+            // Resolved as at the send, so a dynamic backend is found too.
+            let Some(backend) = super::backend::resolve_backend(st, &backend_name) else { return };
+            st.io.set_cache_role(id, if fill.leader { CacheRole::Fill(fill) } else { CacheRole::None });
             st.io.backend_requests += 1;
-            to_backend(st, id, *request, backend, None);
+            to_backend(st, id, *request, &backend, None);
         }
     }
 }

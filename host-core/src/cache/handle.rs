@@ -165,14 +165,7 @@ pub fn open(st: &mut State, mut entry: Entry) -> u32 {
             entry.decided = Some(decision);
             note
         }
-        None => CacheNote {
-            outcome: CacheOutcome::Collapsed,
-            key: entry.key.clone(),
-            age_s: 0,
-            ttl_left_s: 0,
-            hits: 0,
-            note: String::from("waiting for another request filling the same key"),
-        },
+        None => CacheNote::new(CacheOutcome::Collapsed, entry.key.clone(), "waiting for another request filling the same key"),
     };
     let waiting = entry.decided.is_none();
     let handle = st.handles.insert(Handle::Cache(entry));
@@ -294,14 +287,7 @@ pub fn body_ended(st: &mut State, body: u32, bytes: Vec<u8>, complete: bool) {
                 note: if record.ttl_source.is_empty() { String::new() } else { alloc::format!("TTL from {}", record.ttl_source) },
             }
         } else {
-            CacheNote {
-                outcome: CacheOutcome::NotStored,
-                key: record.key.clone(),
-                age_s: 0,
-                ttl_left_s: 0,
-                hits: 0,
-                note: String::from("the guest abandoned the body"),
-            }
+            CacheNote::new(CacheOutcome::NotStored, record.key.clone(), "the guest abandoned the body")
         }
     };
     readthrough::trace(st, NO_IO, note);

@@ -65,11 +65,11 @@ pub fn lookup(st: &mut State, head: &RequestHead, backend: &str) -> (Lookup, Cac
     let over = &head.cache_override;
     let key = cache_key(head, backend);
     if over.pass {
-        return (Lookup::Pass("the cache override says pass"), CacheNote::pass(key, "cache override: pass"));
+        return (Lookup::Pass("the cache override says pass"), CacheNote::new(CacheOutcome::Pass, key, "cache override: pass"));
     }
     let is_head = head.method == "HEAD";
     if head.method != "GET" && !is_head {
-        return (Lookup::Pass("method"), CacheNote::pass(key, "only GET and HEAD are cached"));
+        return (Lookup::Pass("method"), CacheNote::new(CacheOutcome::Pass, key, "only GET and HEAD are cached"));
     }
     let request_headers: Vec<(String, Vec<u8>)> = head.headers.iter().map(|(n, v)| (String::from(n), v.to_vec())).collect();
     let now = now_ms(st);
@@ -84,41 +84,41 @@ pub fn lookup(st: &mut State, head: &RequestHead, backend: &str) -> (Lookup, Cac
     };
     let mut stores = st.stores.lock();
     let cache = &mut stores.cache;
-    if let Some(record) = cache.lookup(&key, &fill.request_headers) {
-        let state = record.freshness(now);
-        if state != Freshness::Expired {
-            let id = record.id();
-            let mut response = response_from(record, now, is_head);
-            let (age_s, ttl_left_s) = (record.age_s(now), record.ttl_left_s(now));
-            let hits = cache.record_hit(&key, &id);
-            if state == Freshness::Fresh {
-                let note = CacheNote { outcome: CacheOutcome::Hit, key, age_s, ttl_left_s, hits, note: String::new() };
-                return (Lookup::Hit(response), note);
-            }
-            // Stale within stale-while-revalidate: serve it, and refresh unless a refresh is
-            // already under way.
-            fill.leader = cache.begin_fill(&key, now);
-            fill.store = true;
-            response.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("age"));
-            response.headers.push((String::from("age"), alloc::format!("{age_s}").into_bytes()));
-            let note = CacheNote {
-                outcome: CacheOutcome::Stale,
-                key,
-                age_s,
-                ttl_left_s,
-                hits,
-                note: String::from(if fill.leader { "revalidating in the background" } else { "already revalidating" }),
-            };
-            return (Lookup::Stale(response, fill), note);
+    let usable = cache.lookup(&key, &fill.request_headers).map(|r| r.freshness(now)).filter(|f| *f != Freshness::Expired);
+    if let Some(freshness) = usable {
+        let (response, mut note) = serve(cache, &key, &fill.request_headers, now, is_head).expect("looked up above");
+        if freshness == Freshness::Fresh {
+            return (Lookup::Hit(response), note);
         }
+        // Stale within stale-while-revalidate: serve it, and refresh unless a refresh is
+        // already under way.
+        fill.leader = cache.begin_fill(&key, now);
+        fill.store = true;
+        note.outcome = CacheOutcome::Stale;
+        note.note = String::from(if fill.leader { "revalidating in the background" } else { "already revalidating" });
+        return (Lookup::Stale(response, fill), note);
     }
     if !is_head && !cache.begin_fill(&key, now) {
-        let note = CacheNote { outcome: CacheOutcome::Collapsed, key, age_s: 0, ttl_left_s: 0, hits: 0, note: String::from("waiting for the same request in flight") };
-        return (Lookup::Wait(fill), note);
+        return (Lookup::Wait(fill), CacheNote::new(CacheOutcome::Collapsed, key, "waiting for the same request in flight"));
     }
     fill.leader = !is_head;
-    let note = CacheNote { outcome: CacheOutcome::Miss, key, age_s: 0, ttl_left_s: 0, hits: 0, note: String::new() };
-    (Lookup::Miss(fill), note)
+    (Lookup::Miss(fill), CacheNote::new(CacheOutcome::Miss, key, ""))
+}
+
+/// Serves the stored variant of `key` the request selects: its response (with `Age`), and a
+/// HIT note with the hit counted.
+fn serve(
+    cache: &mut super::Cache,
+    key: &str,
+    request_headers: &[(String, Vec<u8>)],
+    now: u64,
+    head_only: bool,
+) -> Option<(BackendResponse, CacheNote)> {
+    let record = cache.lookup(key, request_headers)?;
+    let (id, response) = (record.id(), response_from(record, now, head_only));
+    let (age_s, ttl_left_s) = (record.age_s(now), record.ttl_left_s(now));
+    let hits = cache.record_hit(key, &id);
+    Some((response, CacheNote { outcome: CacheOutcome::Hit, key: String::from(key), age_s, ttl_left_s, hits, note: String::new() }))
 }
 
 /// A waiting request checks again: the object arrived (a hit), or the other fetch ended
@@ -136,19 +136,9 @@ pub fn retry_wait(st: &mut State, fill: &mut Fill) -> Retry {
     if cache.fill_pending(&fill.key, now) {
         return Retry::StillWaiting;
     }
-    if let Some(record) = cache.lookup(&fill.key, &fill.request_headers).filter(|r| r.freshness(now) == Freshness::Fresh) {
-        let id = record.id();
-        let response = response_from(record, now, false);
-        let (age_s, ttl_left_s) = (record.age_s(now), record.ttl_left_s(now));
-        let hits = cache.record_hit(&fill.key, &id);
-        let note = CacheNote {
-            outcome: CacheOutcome::Hit,
-            key: fill.key.clone(),
-            age_s,
-            ttl_left_s,
-            hits,
-            note: String::from("collapsed onto the request that fetched it"),
-        };
+    if cache.lookup(&fill.key, &fill.request_headers).is_some_and(|r| r.freshness(now) == Freshness::Fresh) {
+        let (response, mut note) = serve(cache, &fill.key, &fill.request_headers, now, false).expect("looked up above");
+        note.note = String::from("collapsed onto the request that fetched it");
         return Retry::Hit(response, note);
     }
     fill.leader = cache.begin_fill(&fill.key, now);
@@ -167,14 +157,7 @@ pub fn store(st: &mut State, io: IoId, fill: &Fill, response: &BackendResponse) 
         }
         let reason = if !fill.store { Some("a HEAD response is not stored") } else { policy.uncacheable };
         match reason {
-            Some(reason) => CacheNote {
-                outcome: CacheOutcome::NotStored,
-                key: fill.key.clone(),
-                age_s: 0,
-                ttl_left_s: 0,
-                hits: 0,
-                note: String::from(reason),
-            },
+            Some(reason) => CacheNote::new(CacheOutcome::NotStored, fill.key.clone(), reason),
             None => {
                 let mut surrogate_keys = fill.surrogate_keys.clone();
                 if let Some(tags) = freshness::Headers::get_joined(response.headers.as_slice(), "surrogate-key") {
@@ -263,8 +246,9 @@ pub struct CacheNote {
 }
 
 impl CacheNote {
-    fn pass(key: String, why: &str) -> CacheNote {
-        CacheNote { outcome: CacheOutcome::Pass, key, age_s: 0, ttl_left_s: 0, hits: 0, note: String::from(why) }
+    /// A decision about no stored object (no age, TTL or hits to tell).
+    pub fn new(outcome: CacheOutcome, key: String, why: &str) -> CacheNote {
+        CacheNote { outcome, key, age_s: 0, ttl_left_s: 0, hits: 0, note: String::from(why) }
     }
 }
 
